@@ -1,0 +1,292 @@
+"""Typed configuration of a run: one plain dataclass per Hydra config group.
+
+The CLI converts Hydra's config to these dataclasses at once (``OmegaConf.to_object``);
+nothing below it sees a ``DictConfig``. Every range is checked in ``__post_init__`` and a
+bad value raises :class:`sim.errors.ConfigError` naming the key and the allowed range.
+Units are in the names (``_yuan``, ``_hours``, ``_month``). Defaults are the 2021 baseline;
+values marked *calibrated* are overwritten by ``conf/calibration/fitted.yaml``.
+
+References: ../docs/ODD.md (what each parameter does and where its default comes from).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from sim.errors import check_choice, check_range
+
+NETWORK_KINDS = ("geo", "well_mixed", "isolated")
+POLICIES = ("as_reported", "per_capita", "equal", "need_based", "performance")
+TOPICS = ("policy", "health", "youth")
+
+
+def _nonneg(obj, *names: str, prefix: str) -> None:
+    for n in names:
+        check_range(f"{prefix}.{n}", getattr(obj, n), 0)
+
+
+def _share(obj, *names: str, prefix: str) -> None:
+    for n in names:
+        check_range(f"{prefix}.{n}", getattr(obj, n), 0, 1)
+
+
+@dataclass
+class PopulationConfig:
+    """The synthetic province: who lives where (MODEL.md section 3)."""
+
+    seed: int = 2021
+    """Seed of the province build (separate from the run seed, so a sweep shares one province)."""
+    scale: float = 0.1
+    """Fraction of families simulated, in (0, 1]; reported counts are rescaled to the province."""
+    n_villages: int = 29213
+    urban_share: float = 0.18
+    avg_household_size: float = 2.67
+    family_household_share: float = 0.91988
+    """Share of residents living in family households (61,121,055 / 66,444,864, 2020 census)."""
+    special_households: int = 90000
+    hardship_households: int = 200000
+    youth_share: float = 0.165
+    """Residents aged 10-24 (derived from the census 0-14 and 15-59 shares)."""
+    infant_share: float = 0.045
+    """Residents aged 0-3."""
+    elderly_share: float = 0.1988
+    """Residents aged 60+ (2020 census)."""
+    cache_dir: str = ""
+    """Where built provinces are cached; empty means $OUTREACH_SIM_CACHE or ~/.cache/outreach-sim."""
+    use_cache: bool = True
+
+    def __post_init__(self):
+        p = "population"
+        check_range(f"{p}.scale", self.scale, 0, 1, low_open=True)
+        check_range(f"{p}.n_villages", self.n_villages, 1)
+        check_range(f"{p}.avg_household_size", self.avg_household_size, 1, 10)
+        _share(self, "urban_share", "family_household_share", "youth_share", "infant_share",
+               "elderly_share", prefix=p)
+        _nonneg(self, "special_households", "hardship_households", prefix=p)
+        check_range(f"{p}.youth_share+infant_share+elderly_share",
+                    self.youth_share + self.infant_share + self.elderly_share, 0, 1)
+
+
+@dataclass
+class NetworkConfig:
+    """The village network (MODEL.md section 3)."""
+
+    kind: str = "geo"
+    k_near: int = 4
+    """Nearest villages of the same township each village links to (plus a spanning tree)."""
+    p_shortcut: float = 0.1
+    """Per village, probability of one small-world shortcut to a village of another township."""
+    p_migrant_link: float = 0.35
+    """Per rural village, probability of a link to an urban community of its prefecture."""
+
+    def __post_init__(self):
+        check_choice("network.kind", self.kind, NETWORK_KINDS)
+        check_range("network.k_near", self.k_near, 0, 50)
+        _share(self, "p_shortcut", "p_migrant_link", prefix="network")
+
+
+@dataclass
+class FundingConfig:
+    """Money per year (2021 yuan) and how it is allocated (MODEL.md sections 4-6)."""
+
+    policy: str = "as_reported"
+    multiplier: float = 1.0
+    """Scales every association budget and project fund (budget_cut_20 = 0.8)."""
+    provincial_budget_yuan: float = 57.88e6
+    provincial_outreach_share: float = 0.08
+    """Share of the provincial operating budget spent on province-run outreach (livestreams)."""
+    insurance_funds_yuan: float = 15.0e6
+    nursing_subsidy_funds_yuan: float = 18.0e6
+    livelihood_funds_yuan: float = 13.08e6
+    """Project funds (46.08 M in all) less insurance and nursing subsidy."""
+    raised_visit_funds_yuan: float = 216.0e6
+    """Funds and goods raised for festival visits (not from association budgets)."""
+    prefecture_budget_yuan: float = 25.0e6
+    """All 14 prefecture budgets together (each >= 1 M; Changsha 3.86 M)."""
+    county_budget_yuan: float = 90.0e6
+    """All 122 county budgets together (0.2-3 M each; 27 counties above 1 M)."""
+    outreach_share: float = 0.35
+    """Share of prefecture and county budgets available to outreach activities (rest: staff, offices)."""
+    county_min_yuan_per_resident: float = 0.0
+    """Floor on a county's budget per resident (per_capita_2yuan = 2)."""
+    online_shift: float = 0.0
+    """Share of in-person activity money moved to online channels (digital_first)."""
+    share_youth_lectures: float = 0.30
+    share_family_health: float = 0.25
+    share_policy_events: float = 0.10
+    share_volunteer_support: float = 0.35
+    """Channel shares of county outreach money; they must sum to 1."""
+
+    def __post_init__(self):
+        p = "funding"
+        check_choice(f"{p}.policy", self.policy, POLICIES)
+        check_range(f"{p}.multiplier", self.multiplier, 0, 10)
+        _nonneg(self, "provincial_budget_yuan", "insurance_funds_yuan", "nursing_subsidy_funds_yuan",
+                "livelihood_funds_yuan", "raised_visit_funds_yuan", "prefecture_budget_yuan",
+                "county_budget_yuan", "county_min_yuan_per_resident", prefix=p)
+        _share(self, "provincial_outreach_share", "outreach_share", "online_shift",
+               "share_youth_lectures", "share_family_health", "share_policy_events",
+               "share_volunteer_support", prefix=p)
+        total = (self.share_youth_lectures + self.share_family_health + self.share_policy_events
+                 + self.share_volunteer_support)
+        if abs(total - 1) > 1e-6:
+            check_range(f"{p}.share_* (sum)", round(total, 6), 1, 1)
+
+
+@dataclass
+class StaffingConfig:
+    """Paid staff and volunteers (MODEL.md 'Defaults to start from')."""
+
+    prefecture_staff: float = 8
+    county_staff: float = 4
+    township_staff_share: float = 0.5
+    """Share of townships with one full-time staffer (2021: half)."""
+    township_staff_min: int = 0
+    """Minimum full-time staff in every township (township_staff_1 = 1)."""
+    staff_hours_per_month: float = 160
+    staff_outreach_share: float = 0.6
+    officers_per_village: float = 3
+    officer_hours_per_month: float = 8
+    volunteers_per_village: float = 3
+    volunteer_hours_per_month: float = 6
+    volunteer_stipend_yuan_per_month: float = 0.0
+    p_volunteer_leave_month: float = 0.015
+    rel_leave_overload: float = 2.0
+    """Leaving hazard multiplier per unit of overload (hours demanded / hours available - 1)."""
+    p_volunteer_recruit_month: float = 0.012
+    """Recruits per existing volunteer per month at average activity, no stipend."""
+    rel_recruit_stipend_per_100yuan: float = 0.5
+    max_families_per_contact: int = 10
+    """K: special families one volunteer or officer can be the contact person of."""
+
+    def __post_init__(self):
+        p = "staffing"
+        _nonneg(self, "prefecture_staff", "county_staff", "township_staff_min", "officers_per_village",
+                "volunteers_per_village", "volunteer_stipend_yuan_per_month", "rel_leave_overload",
+                "rel_recruit_stipend_per_100yuan", prefix=p)
+        check_range(f"{p}.staff_hours_per_month", self.staff_hours_per_month, 0, 744)
+        check_range(f"{p}.officer_hours_per_month", self.officer_hours_per_month, 0, 744)
+        check_range(f"{p}.volunteer_hours_per_month", self.volunteer_hours_per_month, 0, 744)
+        _share(self, "township_staff_share", "staff_outreach_share", "p_volunteer_leave_month",
+               "p_volunteer_recruit_month", prefix=p)
+        check_range(f"{p}.max_families_per_contact", self.max_families_per_contact, 1)
+
+
+@dataclass
+class ActivitiesConfig:
+    """Unit costs (yuan), staff-hours and reach of each activity (MODEL.md section 5)."""
+
+    youth_lecture_cost_yuan: float = 2000.0
+    youth_lecture_hours: float = 6.0
+    youth_per_lecture: float = 234.0
+    lecture_school_months: tuple[int, ...] = (3, 4, 5, 6, 9, 10, 11, 12)
+    family_health_event_cost_yuan: float = 18000.0
+    family_health_event_hours: float = 40.0
+    participants_per_event: float = 1600.0
+    persons_per_participating_family: float = 1.6
+    n_family_health_sites: int = 1452
+    policy_event_cost_yuan: float = 15000.0
+    policy_event_hours: float = 16.0
+    online_viewers_per_event: float = 1250.0
+    onsite_viewers_per_event: float = 250.0
+    livestream_cost_yuan: float = 300000.0
+    livestream_hours: float = 80.0
+    p_view_livestream: tuple[float, ...] = (0.030, 0.055, 0.078)
+    """Per digital family, probability of watching the 5.29 launch, youth and family-health streams."""
+    livestream_months: tuple[int, ...] = (5, 9, 12)
+    viewers_per_watching_family: float = 1.2
+    visit_hours: float = 2.0
+    travel_minutes_per_remoteness_minute: float = 2.0
+    """Round-trip travel minutes per minute of village remoteness."""
+    visit_goods_yuan_per_person: float = 94.0
+    visits_per_eligible_family_year: float = 2.0
+    elderly_difficulty_share: float = 0.07
+    """Share of families with members 60+ that count as in difficulty (visit-eligible)."""
+    p_visit_health_education: float = 0.5
+    insurance_premium_yuan: float = 166.7
+    insurance_enrol_hours: float = 0.5
+    initial_insured_share: float = 0.9
+    p_hospital_person_month: float = 0.0075
+    nursing_subsidy_yuan_per_person: float = 1098.0
+    claim_hours: float = 2.0
+    livelihood_cost_yuan_per_household: float = 400.0
+    livelihood_hours: float = 1.0
+    contact_hours_per_family_month: float = 1.0
+    initial_contact_share: float = 0.5
+    p_contact_assign_month: float = 0.06
+    initial_green_channel_share: float = 0.6
+    p_green_channel_month: float = 0.04
+    initial_family_doctor_share: float = 0.55
+    p_family_doctor_month: float = 0.04
+
+    def __post_init__(self):
+        p = "activities"
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name.startswith("p_view"):
+                for i, x in enumerate(v):
+                    check_range(f"{p}.{f.name}[{i}]", x, 0, 1)
+            elif f.name.endswith("months"):
+                for i, m in enumerate(v):
+                    check_range(f"{p}.{f.name}[{i}]", m, 1, 12)
+            elif f.name.startswith(("p_", "initial_")) or f.name.endswith("_share"):
+                check_range(f"{p}.{f.name}", v, 0, 1)
+            else:
+                check_range(f"{p}.{f.name}", v, 0)
+        if len(self.p_view_livestream) != len(self.livestream_months):
+            check_range(f"{p}.p_view_livestream (length)", len(self.p_view_livestream),
+                        len(self.livestream_months), len(self.livestream_months))
+
+
+@dataclass
+class DiffusionConfig:
+    """Knowledge diffusion, MODEL.md section 6: hazard d_i + p_ext*digital_i + q*w_i."""
+
+    p_ext: float = 0.004
+    """Monthly broadcast hazard for families with digital access."""
+    q: float = 0.25
+    """Word-of-mouth coefficient."""
+    theta: float = 0.2
+    """Weight of network neighbours' aware share in w_i."""
+    hazard_attend: float = 1.2
+    """Hazard d_i for a family that attended an activity on the topic this month (comprehension)."""
+    forgetting_month: float = 0.0
+    policy_announce_month: int = 6
+    """Month of year the new fertility policy is announced (no broadcast or events before it)."""
+    initial_health_aware: float = 0.3
+
+    def __post_init__(self):
+        p = "diffusion"
+        _nonneg(self, "p_ext", "q", "hazard_attend", prefix=p)
+        _share(self, "theta", "forgetting_month", "initial_health_aware", prefix=p)
+        check_range(f"{p}.policy_announce_month", self.policy_announce_month, 1, 12)
+
+
+@dataclass
+class ScenarioConfig:
+    """A named scenario: what it is and why (the levers live in the other groups)."""
+
+    name: str = "baseline_2021"
+    description: str = "2021 budgets, staff and volunteers as reported."
+    plan_2022: bool = False
+    """2022 targets: three full coverages for special families pushed in every county."""
+
+
+@dataclass
+class RunConfig:
+    """Everything one run needs."""
+
+    seed: int = 1
+    months: int = 12
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    funding: FundingConfig = field(default_factory=FundingConfig)
+    staffing: StaffingConfig = field(default_factory=StaffingConfig)
+    activities: ActivitiesConfig = field(default_factory=ActivitiesConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    progress: bool = True
+
+    def __post_init__(self):
+        check_range("seed", self.seed, 0, 2**63 - 1)
+        check_range("months", self.months, 1, 60)
