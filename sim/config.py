@@ -93,7 +93,7 @@ class FundingConfig:
     multiplier: float = 1.0
     """Scales every association budget and project fund (budget_cut_20 = 0.8)."""
     provincial_budget_yuan: float = 57.88e6
-    provincial_outreach_share: float = 0.08
+    provincial_outreach_share: float = 0.078
     """Share of the provincial operating budget spent on province-run outreach (livestreams)."""
     insurance_funds_yuan: float = 15.0e6
     nursing_subsidy_funds_yuan: float = 18.0e6
@@ -111,10 +111,10 @@ class FundingConfig:
     """Floor on a county's budget per resident (per_capita_2yuan = 2)."""
     online_shift: float = 0.0
     """Share of in-person activity money moved to online channels (digital_first)."""
-    share_youth_lectures: float = 0.30
-    share_family_health: float = 0.25
-    share_policy_events: float = 0.10
-    share_volunteer_support: float = 0.35
+    share_youth_lectures: float = 0.40
+    share_family_health: float = 0.35
+    share_policy_events: float = 0.15
+    share_volunteers: float = 0.10
     """Channel shares of county outreach money; they must sum to 1."""
 
     def __post_init__(self):
@@ -126,9 +126,9 @@ class FundingConfig:
                 "county_budget_yuan", "county_min_yuan_per_resident", prefix=p)
         _share(self, "provincial_outreach_share", "outreach_share", "online_shift",
                "share_youth_lectures", "share_family_health", "share_policy_events",
-               "share_volunteer_support", prefix=p)
+               "share_volunteers", prefix=p)
         total = (self.share_youth_lectures + self.share_family_health + self.share_policy_events
-                 + self.share_volunteer_support)
+                 + self.share_volunteers)
         if abs(total - 1) > 1e-6:
             check_range(f"{p}.share_* (sum)", round(total, 6), 1, 1)
 
@@ -153,21 +153,24 @@ class StaffingConfig:
     p_volunteer_leave_month: float = 0.015
     rel_leave_overload: float = 2.0
     """Leaving hazard multiplier per unit of overload (hours demanded / hours available - 1)."""
-    p_volunteer_recruit_month: float = 0.012
+    p_volunteer_recruit_month: float = 0.016
     """Recruits per existing volunteer per month at average activity, no stipend."""
     rel_recruit_stipend_per_100yuan: float = 0.5
     max_families_per_contact: int = 10
+    township_hours_to_villages: float = 0.5
+    """Share of township staff hours spent in the villages (visits), the rest on county activities."""
+    volunteer_training_yuan_per_month: float = 3.0
     """K: special families one volunteer or officer can be the contact person of."""
 
     def __post_init__(self):
         p = "staffing"
         _nonneg(self, "prefecture_staff", "county_staff", "township_staff_min", "officers_per_village",
                 "volunteers_per_village", "volunteer_stipend_yuan_per_month", "rel_leave_overload",
-                "rel_recruit_stipend_per_100yuan", prefix=p)
+                "rel_recruit_stipend_per_100yuan", "volunteer_training_yuan_per_month", prefix=p)
         check_range(f"{p}.staff_hours_per_month", self.staff_hours_per_month, 0, 744)
         check_range(f"{p}.officer_hours_per_month", self.officer_hours_per_month, 0, 744)
         check_range(f"{p}.volunteer_hours_per_month", self.volunteer_hours_per_month, 0, 744)
-        _share(self, "township_staff_share", "staff_outreach_share", "p_volunteer_leave_month",
+        _share(self, "township_staff_share", "staff_outreach_share", "township_hours_to_villages", "p_volunteer_leave_month",
                "p_volunteer_recruit_month", prefix=p)
         check_range(f"{p}.max_families_per_contact", self.max_families_per_contact, 1)
 
@@ -176,24 +179,31 @@ class StaffingConfig:
 class ActivitiesConfig:
     """Unit costs (yuan), staff-hours and reach of each activity (MODEL.md section 5)."""
 
-    youth_lecture_cost_yuan: float = 2000.0
+    youth_lecture_cost_yuan: float = 1575.0
     youth_lecture_hours: float = 6.0
     youth_per_lecture: float = 234.0
+    youth_lecture_target_share: float = 0.3
+    """Yearly plan: lectures enough for this share of the county's youth."""
     lecture_school_months: tuple[int, ...] = (3, 4, 5, 6, 9, 10, 11, 12)
-    family_health_event_cost_yuan: float = 18000.0
+    family_health_event_cost_yuan: float = 14700.0
+    family_health_events_per_site_year: float = 1.0
     family_health_event_hours: float = 40.0
     participants_per_event: float = 1600.0
     persons_per_participating_family: float = 1.6
     n_family_health_sites: int = 1452
     policy_event_cost_yuan: float = 15000.0
+    policy_events_per_county_year: float = 5.0
     policy_event_hours: float = 16.0
     online_viewers_per_event: float = 1250.0
     onsite_viewers_per_event: float = 250.0
-    livestream_cost_yuan: float = 300000.0
+    livestream_cost_yuan: float = 1.5e6
     livestream_hours: float = 80.0
-    p_view_livestream: tuple[float, ...] = (0.030, 0.055, 0.078)
+    p_view_livestream: tuple[float, ...] = (0.0182, 0.0333, 0.0473)
     """Per digital family, probability of watching the 5.29 launch, youth and family-health streams."""
     livestream_months: tuple[int, ...] = (5, 9, 12)
+    livestream_topics: tuple[str, ...] = ("health", "youth", "health")
+    online_cost_yuan_per_family: float = 3.0
+    """Money per family reached by county online outreach (digital_first)."""
     viewers_per_watching_family: float = 1.2
     visit_hours: float = 2.0
     travel_minutes_per_remoteness_minute: float = 2.0
@@ -206,10 +216,13 @@ class ActivitiesConfig:
     insurance_premium_yuan: float = 166.7
     insurance_enrol_hours: float = 0.5
     initial_insured_share: float = 0.9
+    p_insurance_enrol_month: float = 0.3
     p_hospital_person_month: float = 0.0075
     nursing_subsidy_yuan_per_person: float = 1098.0
     claim_hours: float = 2.0
     livelihood_cost_yuan_per_household: float = 400.0
+    livelihood_target_share: float = 0.25
+    """Yearly plan: livelihood projects for this share of the county's hardship households."""
     livelihood_hours: float = 1.0
     contact_hours_per_family_month: float = 1.0
     initial_contact_share: float = 0.5
@@ -223,7 +236,10 @@ class ActivitiesConfig:
         p = "activities"
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name.startswith("p_view"):
+            if f.name == "livestream_topics":
+                for i, t in enumerate(v):
+                    check_choice(f"{p}.{f.name}[{i}]", t, TOPICS)
+            elif f.name.startswith("p_view"):
                 for i, x in enumerate(v):
                     check_range(f"{p}.{f.name}[{i}]", x, 0, 1)
             elif f.name.endswith("months"):
@@ -233,9 +249,10 @@ class ActivitiesConfig:
                 check_range(f"{p}.{f.name}", v, 0, 1)
             else:
                 check_range(f"{p}.{f.name}", v, 0)
-        if len(self.p_view_livestream) != len(self.livestream_months):
-            check_range(f"{p}.p_view_livestream (length)", len(self.p_view_livestream),
-                        len(self.livestream_months), len(self.livestream_months))
+        for name in ("p_view_livestream", "livestream_topics"):
+            if len(getattr(self, name)) != len(self.livestream_months):
+                check_range(f"{p}.{name} (length)", len(getattr(self, name)),
+                            len(self.livestream_months), len(self.livestream_months))
 
 
 @dataclass
@@ -249,6 +266,8 @@ class DiffusionConfig:
     theta: float = 0.2
     """Weight of network neighbours' aware share in w_i."""
     hazard_attend: float = 1.2
+    hazard_online: float = 0.4
+    """Hazard d_i of a family reached online (livestream or online outreach) this month."""
     """Hazard d_i for a family that attended an activity on the topic this month (comprehension)."""
     forgetting_month: float = 0.0
     policy_announce_month: int = 6
@@ -257,7 +276,7 @@ class DiffusionConfig:
 
     def __post_init__(self):
         p = "diffusion"
-        _nonneg(self, "p_ext", "q", "hazard_attend", prefix=p)
+        _nonneg(self, "p_ext", "q", "hazard_attend", "hazard_online", prefix=p)
         _share(self, "theta", "forgetting_month", "initial_health_aware", prefix=p)
         check_range(f"{p}.policy_announce_month", self.policy_announce_month, 1, 12)
 

@@ -88,12 +88,22 @@ class Volunteers:
     active: np.ndarray  # bool
     hours_per_month: np.ndarray  # float32
     month_joined: np.ndarray  # int16 (0 = at the start)
+    uid: np.ndarray  # uint64: village * 2**24 + serial within the village (stable across scenarios)
 
     @property
     def n_active(self) -> int:
         return int(self.active.sum())
 
     def append(self, village: np.ndarray, hours: float, month: int) -> None:
+        """Add volunteers (``village`` sorted); their serials follow the village's last one."""
+        village = np.asarray(village, dtype=np.int64)
+        last = np.zeros(int(village.max()) + 1 if len(village) else 0, dtype=np.int64)
+        if len(village):
+            mine = self.village < len(last)
+            np.maximum.at(last, self.village[mine], (self.uid[mine] & np.uint64(2**24 - 1)).astype(np.int64) + 1)
+        rank = np.arange(len(village)) - np.searchsorted(village, village)
+        serial = last[village] + rank
+        self.uid = np.concatenate([self.uid, (village.astype(np.uint64) << np.uint64(24)) | serial.astype(np.uint64)])
         self.village = np.concatenate([self.village, village.astype(np.int32)])
         self.active = np.concatenate([self.active, np.ones(len(village), dtype=bool)])
         self.hours_per_month = np.concatenate(
@@ -111,6 +121,8 @@ def make_volunteers(n_villages: int, per_village: float, hours_per_month: float)
         counts[np.linspace(0, n_villages - 1, extra).astype(np.int64)] += 1
     village = np.repeat(np.arange(n_villages, dtype=np.int32), counts)
     n = len(village)
+    serial = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+    uid = (village.astype(np.uint64) << np.uint64(24)) | serial.astype(np.uint64)
     return Volunteers(village=village, active=np.ones(n, dtype=bool),
                       hours_per_month=np.full(n, hours_per_month, dtype=np.float32),
-                      month_joined=np.zeros(n, dtype=np.int16))
+                      month_joined=np.zeros(n, dtype=np.int16), uid=uid)

@@ -1,0 +1,703 @@
+"""The monthly outreach model (MODEL.md sections 4-6) as a vectorized ``mesa.Model``.
+
+Each step is one month, in this order:
+
+1. **Calendar.** The month's campaigns switch on (:mod:`sim.calendar`). In month 1 of each year
+   the year's counters reset, budgets are set (step 2) and the free insurance is renewed.
+2. **Allocation** (January). The provincial association splits the county-level pots by
+   ``funding.policy`` (:mod:`sim.allocation`): county outreach money by channel (youth lectures,
+   family health events, policy events, volunteers; ``online_shift`` of the in-person money to
+   online), livelihood funds and raised visit funds. Insurance, nursing subsidy and livestream
+   money stay with the province.
+3. **Activities.** Each county runs this month's share of its yearly plan (the plan's share by
+   the calendar, plus what is behind), limited by money (the channel's money released so far
+   less what is spent; unspent money carries over within the year) and by professional
+   staff-hours (county, prefecture share and township staff), whichever binds first. Order:
+   insurance enrolment, nursing-subsidy claims, livelihood projects, youth lectures, policy
+   events, family health events, online outreach; the province runs its livestreams. What
+   bound (money, staff, or neither) is recorded per county, month and activity.
+4. **Villages.** Contact persons are assigned (at most K special families per officer or
+   volunteer, one hour per family a month) and register green-channel and family-doctor
+   contracts; volunteers and officers make the month's visits (special, then hardship, then
+   elderly families in difficulty), each costing 2 hours plus travel that grows with the
+   village's remoteness, and goods from the raised visit funds per person visited.
+5. **Families.** Attendance and visits add the hazard ``d_i``; knowledge diffuses by the exact
+   rule of :mod:`sim.diffusion`; special-family members are hospitalised and claim the
+   nursing subsidy while the money lasts.
+6. **Volunteers** leave (more when overloaded) and are recruited (more with activity and
+   stipend).
+7. **Metrics** are collected: a model-level series (Mesa DataCollector) and county arrays.
+
+Every random decision draws from its own named stream (``self.draw``) for all rows of a fixed
+set (all families, families with youth, special families, ...) and then masks, so two
+scenarios with the same seed draw the same numbers for the same families.
+
+Money is in yuan and hours in staff-hours, both at full province scale: a simulated family
+stands for ``weight`` families and costs ``weight`` times the unit cost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mesa import DataCollector, Model
+from scipy.stats import poisson
+
+from sim.agents import CountyAssociation, FamilyView, PrefectureAssociation, ProvincialAssociation, VillageView
+from sim.allocation import county_pattern, policy_weights, prefecture_pattern
+from sim.calendar import campaigns, seasonal_weights
+from sim.config import TOPICS, RunConfig
+from sim.diffusion import contact_share, step_topic, village_aware_share
+from sim.metrics import family_indicator
+from sim.population import make_volunteers
+from sim.province import Province, build_province
+from sim.rng import keyed_uniform, stream
+
+COUNTY_CHANNELS = ("youth_lectures", "family_health_events", "policy_events", "volunteers", "online",
+                   "livelihood", "visits")
+PROVINCE_CHANNELS = ("insurance", "nursing_subsidy", "livestreams")
+PROJECT_CHANNELS = ("insurance", "nursing_subsidy", "livelihood")
+ACTIVITIES = ("insurance", "nursing_subsidy", "livelihood", "youth_lectures", "policy_events",
+              "family_health_events", "visits")
+NONE, MONEY, STAFF = 0, 1, 2
+FLAGS = ("youth_reached", "health_reached", "visited", "livelihood_helped", "insured", "contact",
+         "green_channel", "family_doctor", "eligible_visit")
+
+
+def _capacity(demand, money_available, unit_cost, hours_available, unit_hours):
+    """Units run, and what bound: min(demand, money cap, staff cap) per county.
+
+    Returns (units, bound) with bound NONE where demand bound (or nothing was asked),
+    MONEY where money allowed fewer units than staff and demand, STAFF likewise.
+    """
+    demand = np.maximum(demand, 0.0)
+    money_cap = np.where(unit_cost > 0, money_available / np.maximum(unit_cost, 1e-12), np.inf)
+    staff_cap = np.where(unit_hours > 0, hours_available / np.maximum(unit_hours, 1e-12), np.inf)
+    money_cap = np.maximum(money_cap, 0.0)
+    staff_cap = np.maximum(staff_cap, 0.0)
+    units = np.minimum(demand, np.minimum(money_cap, staff_cap))
+    short = units < demand - 1e-9
+    bound = np.where(short & (money_cap <= staff_cap), MONEY, np.where(short, STAFF, NONE))
+    return units, bound
+
+
+class OutreachModel(Model):
+    """Hunan's family planning association outreach, one month per step (see module docstring).
+
+    Args:
+        cfg: The run's configuration.
+        province: A built province (built or loaded from the cache when omitted).
+    """
+
+    def __init__(self, cfg: RunConfig | None = None, province: Province | None = None):
+        cfg = cfg or RunConfig()
+        super().__init__(rng=cfg.seed)
+        self.cfg = cfg
+        self.province = province or build_province(cfg.population, cfg.network, progress=cfg.progress)
+        p = self.province
+        self.v, self.f = p.villages, p.families
+        self.W = self.f.weight
+        self.month = 0  # months run so far; the month being run is self.month + 1
+        self.n_c = p.n_counties
+        self._setup_static()
+        self._setup_state()
+        self.provincial = ProvincialAssociation(self)
+        self.prefectures = [PrefectureAssociation(self, i) for i in range(p.n_prefectures)]
+        self.counties = [CountyAssociation(self, i) for i in range(self.n_c)]
+        self.datacollector = DataCollector(model_reporters={
+            "month": lambda m: m.month,
+            **{f"aware_{t}": (lambda m, t=t: float(m.aware[t].mean())) for t in TOPICS},
+            "youth_reached": lambda m: m._share("youth_reached", m.idx_youth),
+            "special_visited": lambda m: m._share("visited", m.idx_special),
+            "special_contact": lambda m: m._share("contact", m.idx_special),
+            "volunteers_active": lambda m: m.volunteers.n_active,
+            "spend_yuan_cum": lambda m: float(sum(v.sum() for v in m.spent_year.values())),
+        })
+
+    # ------------------------------------------------------------------ setup
+    def _setup_static(self) -> None:
+        cfg, p, v, f = self.cfg, self.province, self.v, self.f
+        a, st = cfg.activities, cfg.staffing
+        self.season = seasonal_weights(a.lecture_school_months, cfg.diffusion.policy_announce_month)
+        self.cum_season = {k: np.cumsum(w) for k, w in self.season.items()}
+        vc = v.county.astype(np.int64)
+        self.v_county = vc
+        self.n_v = np.diff(f.village_start)
+        self.fam_full_v = self.n_v * self.W
+        self.n_v_c = np.bincount(v.county, weights=self.n_v, minlength=p.n_counties).astype(float)
+        self.county_population = p.admin.counties["population"].to_numpy(float)
+        self.county_pref = p.admin.counties["pref"].to_numpy()
+
+        # Fixed sets of families (independent of policy, so draws over them are shared).
+        self.idx_youth = np.flatnonzero(f.n_youth > 0)
+        self.idx_special = np.flatnonzero(f.special)
+        self.idx_hardship = np.flatnonzero(f.hardship)
+        self.idx_digital = np.flatnonzero(f.digital)
+        u = stream(cfg.seed, "setup.elderly_difficulty").random(f.n)
+        elderly_diff = (f.n_elderly > 0) & (u < a.elderly_difficulty_share) & ~f.special & ~f.hardship
+        self.idx_eligible = np.flatnonzero(f.special | f.hardship | elderly_diff)
+        self.elig_group = np.where(f.special[self.idx_eligible], 0, np.where(f.hardship[self.idx_eligible], 1, 2))
+        self.village_digital = (2 * f.village + f.digital).astype(np.int32)
+
+        # Family health sites: n_sites allotted to counties by population, villages at random.
+        from sim.admin import largest_remainder
+
+        n_sites = largest_remainder(min(a.n_family_health_sites, v.n), self.county_population)
+        rs = stream(p.seed, "setup.sites")
+        self.site = np.zeros(v.n, dtype=bool)
+        order = np.argsort(rs.random(v.n))
+        by_county = order[np.argsort(vc[order], kind="stable")]
+        starts = np.searchsorted(vc[by_county], np.arange(self.n_c))
+        for c in range(self.n_c):
+            self.site[by_county[starts[c]:starts[c] + n_sites[c]]] = True
+        self.sites_c = np.bincount(vc, weights=self.site, minlength=self.n_c)
+
+        # Full-scale counts per county.
+        self.youth_members_c = self._per_county(f.n_youth.astype(np.float64)) * self.W
+        self.families_c = np.bincount(vc, weights=self.fam_full_v, minlength=self.n_c)
+        self.digital_c = self._per_county(f.digital) * self.W
+        self.special_c = self._per_county(f.special) * self.W
+        self.hardship_c = self._per_county(f.hardship) * self.W
+        self.eligible_c = np.bincount(vc, weights=np.bincount(
+            f.village[self.idx_eligible], minlength=v.n), minlength=self.n_c) * self.W
+        self.access_v = (1 - 0.5 * np.minimum(1, v.remoteness_min / 60.0)).astype(np.float32)
+
+        # Staff: township offices, professional hours per county-month, village hours.
+        rt = stream(cfg.seed, "setup.township_staff")
+        n_t = len(v.township_county)
+        staffed = rt.random(n_t) < st.township_staff_share
+        self.township_staff = np.maximum(staffed.astype(float), st.township_staff_min)
+        tcounty = v.township_county.astype(np.int64)
+        town_staff_c = np.bincount(tcounty, weights=self.township_staff, minlength=self.n_c)
+        pref_pop = np.bincount(self.county_pref, weights=self.county_population)
+        pref_share = self.county_population / pref_pop[self.county_pref]
+        hours = st.staff_hours_per_month * st.staff_outreach_share
+        self.prof_hours = (st.county_staff + st.prefecture_staff * pref_share
+                           + (1 - st.township_hours_to_villages) * town_staff_c) * hours
+        town_to_v = st.township_hours_to_villages * self.township_staff * hours
+        n_v_town = np.bincount(v.township, minlength=n_t)
+        self.township_hours_v = (town_to_v / np.maximum(n_v_town, 1))[v.township]
+        self.travel_hours_v = a.travel_minutes_per_remoteness_minute * v.remoteness_min / 60.0
+        self.visit_hours_v = a.visit_hours + self.travel_hours_v
+
+        # Budget patterns.
+        self.county_pattern = county_pattern(p.admin.counties)
+        self.pref_pattern = prefecture_pattern(p.admin.prefectures)
+
+    def _setup_state(self) -> None:
+        cfg, f = self.cfg, self.f
+        a, d = cfg.activities, cfg.diffusion
+        n = f.n
+        self.state = {k: np.zeros(n, dtype=bool) for k in FLAGS}
+        self.state["eligible_visit"][self.idx_eligible] = True
+        r = stream(cfg.seed, "setup.initial_state")
+        u = r.random((4, len(self.idx_special)))
+        sp_idx = self.idx_special
+        self.state["insured"][sp_idx] = u[0] < a.initial_insured_share
+        self.state["contact"][sp_idx] = u[1] < a.initial_contact_share
+        self.state["green_channel"][sp_idx] = u[2] < a.initial_green_channel_share
+        self.state["family_doctor"][sp_idx] = u[3] < a.initial_family_doctor_share
+        self.aware = {t: np.zeros(n, dtype=bool) for t in TOPICS}
+        self.aware["health"] = r.random(n, dtype=np.float32) < d.initial_health_aware
+        self.volunteers = make_volunteers(self.v.n, cfg.staffing.volunteers_per_village,
+                                          cfg.staffing.volunteer_hours_per_month)
+        self.volunteers_start = self.volunteers.n_active
+        self.recruited = 0
+        self.left = 0
+        self.last_shortfall = None
+        months = cfg.months
+        self.cm = {k: np.zeros((months, self.n_c)) for k in (
+            "spend_yuan", "youth_lectures", "youth_beneficiaries", "family_health_events",
+            "family_health_participants", "policy_events", "visits", "person_visits",
+            "hospitalised", "subsidised", "insured_new", "livelihood_helped", "online_reached",
+            "volunteers_active", "money_bound", "staff_bound")}
+        self.binding = np.zeros((months, len(ACTIVITIES), self.n_c), dtype=np.int8)
+        self.province_month = {k: np.zeros(months) for k in ("livestream_viewers", "livestreams")}
+
+    # ------------------------------------------------------------------ helpers
+    def draw(self, name: str) -> np.random.Generator:
+        """The generator of stream ``name`` for the month being run."""
+        return stream(self.cfg.seed, name, self.month + 1)
+
+    def _per_village(self, values: np.ndarray) -> np.ndarray:
+        out = np.add.reduceat(np.asarray(values, dtype=np.float64), self.f.village_start[:-1])
+        out[self.n_v == 0] = 0
+        return out
+
+    def _per_county(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.v_county, weights=self._per_village(values), minlength=self.n_c)
+
+    def _count_idx_by_county(self, idx: np.ndarray, weights=None) -> np.ndarray:
+        """Full-scale count of families ``idx`` (optionally weighted) per county."""
+        vil = self.f.village[idx]
+        per_v = np.bincount(vil, weights=weights, minlength=self.v.n)
+        return np.bincount(self.v_county, weights=per_v, minlength=self.n_c) * self.W
+
+    def _share(self, flag: str, idx: np.ndarray) -> float:
+        return float(self.state[flag][idx].mean()) if len(idx) else 0.0
+
+    def village(self, i: int) -> VillageView:
+        return VillageView(self, i)
+
+    def family(self, i: int) -> FamilyView:
+        return FamilyView(self, i)
+
+    @property
+    def month_of_year(self) -> int:
+        return self.month % 12 + 1
+
+    def _available(self, channel: str, season: str) -> np.ndarray:
+        released = self.money_year[channel] * self.cum_season[season][self.month_of_year - 1]
+        return np.maximum(released - self.spent_year[channel], 0.0)
+
+    def _spend(self, channel: str, amount: np.ndarray) -> None:
+        amount = np.broadcast_to(amount, self.spent_year[channel].shape)
+        self.spent_year[channel] = self.spent_year[channel] + amount
+        if len(amount) == self.n_c:
+            self.cm["spend_yuan"][self.month] += amount
+
+    # ------------------------------------------------------------------ step 2: allocation
+    def allocate(self) -> None:
+        """Set this year's money by channel (called in January)."""
+        fu = self.cfg.funding
+        k = fu.multiplier
+        need = self.special_c + self.hardship_c
+        w = lambda pattern: policy_weights(fu.policy, pattern=pattern, population=self.county_population,  # noqa: E731
+                                           need=need, shortfall=self.last_shortfall)
+        pref_budget = self.pref_pattern / self.pref_pattern.sum() * fu.prefecture_budget_yuan * k
+        self.prefecture_budget_yuan = pref_budget
+        # Prefecture money reaches counties in proportion to the county weights within the prefecture.
+        wc = w(self.county_pattern)
+        pref_total_w = np.bincount(self.county_pref, weights=wc)
+        pref_to_c = pref_budget[self.county_pref] * wc / pref_total_w[self.county_pref]
+        county_budget = wc * fu.county_budget_yuan * k
+        county_budget = np.maximum(county_budget, fu.county_min_yuan_per_resident * self.county_population)
+        self.county_budget_yuan = county_budget
+        outreach = (county_budget + pref_to_c) * fu.outreach_share
+        shift = fu.online_shift
+        self.money_year = {
+            "youth_lectures": outreach * fu.share_youth_lectures * (1 - shift),
+            "family_health_events": outreach * fu.share_family_health * (1 - shift),
+            "policy_events": outreach * fu.share_policy_events * (1 - shift),
+            "volunteers": outreach * fu.share_volunteers,
+            "online": outreach * (fu.share_youth_lectures + fu.share_family_health
+                                  + fu.share_policy_events) * shift,
+            "livelihood": w(self.hardship_c) * fu.livelihood_funds_yuan * k,
+            "visits": w(self.eligible_c) * fu.raised_visit_funds_yuan * k,
+            "insurance": np.array([fu.insurance_funds_yuan * k]),
+            "nursing_subsidy": np.array([fu.nursing_subsidy_funds_yuan * k]),
+            "livestreams": np.array([fu.provincial_budget_yuan * fu.provincial_outreach_share * k]),
+        }
+        total = outreach * (fu.share_youth_lectures + fu.share_family_health + fu.share_policy_events)
+        self.online_topic_share = np.array([fu.share_policy_events, fu.share_family_health,
+                                            fu.share_youth_lectures]) / max(total.sum() / outreach.sum(), 1e-12)
+        self.spent_year = {ch: np.zeros_like(m) for ch, m in self.money_year.items()}
+        a = self.cfg.activities
+        self.target_year = {
+            "youth_lectures": self.youth_members_c * a.youth_lecture_target_share / a.youth_per_lecture,
+            "family_health_events": self.sites_c * a.family_health_events_per_site_year,
+            "policy_events": np.full(self.n_c, a.policy_events_per_county_year),
+        }
+        self.done_year = {k: np.zeros(self.n_c) for k in (*self.target_year, "livelihood")}
+
+    # ------------------------------------------------------------------ the step
+    def step(self) -> None:
+        """Advance one month (the order is the module docstring's)."""
+        if self.month >= self.cfg.months:
+            raise RuntimeError(f"the run has {self.cfg.months} months; no month {self.month + 1}")
+        moy = self.month_of_year
+        self.active_campaigns = campaigns(moy)
+        if moy == 1:
+            self._new_year()
+        self.hours_left = self.prof_hours.copy()
+        self.attended = {t: [] for t in TOPICS}
+        self._insurance()
+        self._nursing_subsidy()
+        self._livelihood()
+        self._youth_lectures()
+        self._policy_events()
+        self._family_health_events()
+        self._online()
+        self._livestreams()
+        self._villages()
+        self._diffuse()
+        self._volunteers_turnover()
+        self._record()
+        self.month += 1
+        self.datacollector.collect(self)
+
+    def run(self) -> OutreachModel:
+        """Run all ``cfg.months`` months."""
+        from sim.progress import Progress
+
+        with Progress("running", self.cfg.months, enabled=None if self.cfg.progress else False) as bar:
+            while self.month < self.cfg.months:
+                self.step()
+                bar.step(f"month {self.month}")
+        return self
+
+    def _new_year(self) -> None:
+        if self.month > 0:
+            self.last_shortfall = 1 - 0.5 * (self.county_coverage("youth_education")
+                                             + self.county_coverage("special_visited"))
+        for k in ("youth_reached", "health_reached", "visited", "livelihood_helped"):
+            self.state[k][:] = False
+        self.provincial.set_budgets()
+        # Renew the free insurance of the families insured last year, as money allows.
+        a = self.cfg.activities
+        sp_idx = self.idx_special
+        insured = self.state["insured"]
+        was = insured[sp_idx]
+        insured[sp_idx] = False
+        want = was.sum() * self.W
+        units = min(want, self.money_year["insurance"][0] / a.insurance_premium_yuan)
+        zero = np.zeros(len(sp_idx), dtype=np.int64)
+        renew = self._select(zero, self.draw("insurance.renew").random(len(sp_idx)), was,
+                             np.array([units]), "insurance.renew")
+        insured[sp_idx[renew]] = True
+        self._spend("insurance", np.array([units * a.insurance_premium_yuan]))
+
+    # ------------------------------------------------------------------ step 3: activities
+    def _bind(self, activity: str, bound: np.ndarray) -> None:
+        self.binding[self.month, ACTIVITIES.index(activity)] = bound
+
+    def _select(self, group: np.ndarray, key: np.ndarray, candidate: np.ndarray, units: np.ndarray,
+                name: str, people: np.ndarray | None = None) -> np.ndarray:
+        """Choose candidates, in order of ``key`` within each group, up to ``units`` (full-scale
+        families, or people when ``people`` is given) per group.
+
+        ``units / weight`` is rounded stochastically (one uniform per group from stream
+        ``name + '.round'``), so the reach is right in expectation at any scale while the money
+        (accounted as ``units`` times the unit cost) never exceeds what is available.
+        """
+        n_groups = len(units)
+        u = self.draw(name + ".round").random(n_groups)
+        limit = np.floor(units / self.W + u)
+        cost = np.ones(len(group)) if people is None else people.astype(np.float64)
+        cost = np.where(candidate, cost, 0.0)
+        order = np.lexsort((key, group))
+        g = group[order]
+        c = cost[order]
+        cum = np.cumsum(c)
+        first = np.searchsorted(g, g)  # first sorted position of each row's group
+        within = cum - (cum[first] - c[first])
+        chosen = np.zeros(len(group), dtype=bool)
+        chosen[order] = (within <= limit[g] + 1e-9) & (c > 0)
+        return chosen
+
+    def _county_of(self, idx: np.ndarray) -> np.ndarray:
+        return self.v_county[self.f.village[idx]]
+
+    def _insurance(self) -> None:
+        """Uninsured special families ask to enrol (p_insurance_enrol_month); enrolment costs the
+        premium (province pot) and 0.5 staff-hours (county)."""
+        a = self.cfg.activities
+        sp_idx = self.idx_special
+        u = self.draw("insurance.enrol").random((2, len(sp_idx)))
+        want = ~self.state["insured"][sp_idx] & (u[0] < a.p_insurance_enrol_month)
+        demand_c = self._count_idx_by_county(sp_idx[want])
+        money = max(self.money_year["insurance"][0] - self.spent_year["insurance"][0], 0.0)
+        money_c = money * demand_c / max(demand_c.sum(), 1e-12)
+        units, bound = _capacity(demand_c, money_c, a.insurance_premium_yuan, self.hours_left,
+                                 a.insurance_enrol_hours)
+        self._bind("insurance", bound)
+        self.hours_left -= units * a.insurance_enrol_hours
+        new = self._select(self._county_of(sp_idx), u[1], want, units, "insurance.enrol")
+        self.state["insured"][sp_idx[new]] = True
+        self._spend("insurance", np.array([units.sum() * a.insurance_premium_yuan]))
+        self.cm["insured_new"][self.month] += self._count_idx_by_county(sp_idx[new])
+
+    def _nursing_subsidy(self) -> None:
+        """Special-family members are hospitalised; each claims the nursing subsidy (province
+        pot, 2 staff-hours at the county) while the money lasts."""
+        a = self.cfg.activities
+        sp_idx = self.idx_special
+        hosp = self.draw("hospital").binomial(self.f.size[sp_idx], a.p_hospital_person_month)
+        key = self.draw("nursing_subsidy").random(len(sp_idx))
+        people_c = self._count_idx_by_county(sp_idx, weights=hosp)
+        money = max(self.money_year["nursing_subsidy"][0] - self.spent_year["nursing_subsidy"][0], 0.0)
+        money_c = money * people_c / max(people_c.sum(), 1e-12)
+        units, bound = _capacity(people_c, money_c, a.nursing_subsidy_yuan_per_person, self.hours_left,
+                                 a.claim_hours)
+        self._bind("nursing_subsidy", bound)
+        self.hours_left -= units * a.claim_hours
+        paid = self._select(self._county_of(sp_idx), key, hosp > 0, units, "nursing_subsidy", people=hosp)
+        self._spend("nursing_subsidy", np.array([units.sum() * a.nursing_subsidy_yuan_per_person]))
+        self.cm["hospitalised"][self.month] += people_c
+        self.cm["subsidised"][self.month] += self._count_idx_by_county(sp_idx, weights=np.where(paid, hosp, 0))
+
+    def _livelihood(self) -> None:
+        """Livelihood projects for hardship families not yet helped this year: the year's plan
+        (``livelihood_target_share`` of them) spread evenly, limited by money and staff."""
+        a = self.cfg.activities
+        h_idx = self.idx_hardship
+        not_yet = ~self.state["livelihood_helped"][h_idx]
+        plan = self.hardship_c * a.livelihood_target_share * self.cum_season["even"][self.month_of_year - 1]
+        demand = np.minimum(plan - self.done_year["livelihood"], self._count_idx_by_county(h_idx[not_yet]))
+        units, bound = _capacity(demand, self._available("livelihood", "even"),
+                                 a.livelihood_cost_yuan_per_household, self.hours_left, a.livelihood_hours)
+        self._bind("livelihood", bound)
+        self.hours_left -= units * a.livelihood_hours
+        self.done_year["livelihood"] += units
+        key = self.draw("livelihood").random(len(h_idx))
+        new = h_idx[self._select(self._county_of(h_idx), key, not_yet, units, "livelihood")]
+        self.state["livelihood_helped"][new] = True
+        self._spend("livelihood", units * a.livelihood_cost_yuan_per_household)
+        self.cm["livelihood_helped"][self.month] += self._count_idx_by_county(new)
+
+    def _run_events(self, activity: str, unit_cost: float, unit_hours: float) -> np.ndarray:
+        """Events of a county-level activity this month: the plan's share so far less what was
+        done, limited by the channel's money and the professional hours."""
+        moy = self.month_of_year
+        demand = np.floor(self.target_year[activity] * self.cum_season[activity][moy - 1]
+                          - self.done_year[activity] + 1e-9)
+        units, bound = _capacity(demand, self._available(activity, activity), unit_cost,
+                                 self.hours_left, unit_hours)
+        units = np.floor(units + 1e-9)
+        self._bind(activity, bound)
+        self.hours_left -= units * unit_hours
+        self.done_year[activity] += units
+        self._spend(activity, units * unit_cost)
+        self.cm[activity][self.month] += units
+        return units
+
+    def _youth_lectures(self) -> None:
+        a, d = self.cfg.activities, self.cfg.diffusion
+        lectures = self._run_events("youth_lectures", a.youth_lecture_cost_yuan, a.youth_lecture_hours)
+        u = self.draw("youth_lectures").random(len(self.idx_youth), dtype=np.float32)
+        if lectures.sum() == 0:
+            return
+        idx = self.idx_youth
+        vil = self.f.village[idx]
+        lam_c = lectures * a.youth_per_lecture / np.maximum(self.youth_members_c, 1e-12)
+        hazard = lam_c[self.v_county[vil]] * self.access_v[vil] * self.f.n_youth[idx]
+        reached = idx[u < -np.expm1(-hazard)]
+        self.state["youth_reached"][reached] = True
+        self.attended["youth"].append((reached, d.hazard_attend))
+        self.cm["youth_beneficiaries"][self.month] += self._count_idx_by_county(
+            reached, weights=self.f.n_youth[reached].astype(float))
+
+    def _policy_events(self) -> None:
+        a, d = self.cfg.activities, self.cfg.diffusion
+        events = self._run_events("policy_events", a.policy_event_cost_yuan, a.policy_event_hours)
+        u = self.draw("policy_events").random(self.f.n, dtype=np.float32)
+        if events.sum() == 0:
+            return
+        lam_on = events * a.onsite_viewers_per_event / a.persons_per_participating_family / np.maximum(
+            self.families_c, 1e-12)
+        lam_off = events * a.online_viewers_per_event / a.viewers_per_watching_family / np.maximum(
+            self.digital_c, 1e-12)
+        hv = np.empty((self.v.n, 2))
+        hv[:, 0] = lam_on[self.v_county]
+        hv[:, 1] = hv[:, 0] + lam_off[self.v_county]
+        reached = np.flatnonzero(u < (-np.expm1(-hv)).astype(np.float32).ravel()[self.village_digital])
+        self.attended["policy"].append((reached, d.hazard_attend))
+
+    def _family_health_events(self) -> None:
+        a, d = self.cfg.activities, self.cfg.diffusion
+        events = self._run_events("family_health_events", a.family_health_event_cost_yuan,
+                                  a.family_health_event_hours)
+        u = self.draw("family_health_events").random(self.f.n, dtype=np.float32)
+        if events.sum() == 0:
+            return
+        v = self.v
+        # Events are held at the county's sites; participants come from the site's township.
+        per_site = events / np.maximum(self.sites_c, 1)
+        ev_t = np.bincount(v.township, weights=self.site * per_site[self.v_county],
+                           minlength=len(v.township_county))
+        fam_t = np.bincount(v.township, weights=self.fam_full_v, minlength=len(v.township_county))
+        per_event = a.participants_per_event / a.persons_per_participating_family
+        lam_v = (ev_t * per_event / np.maximum(fam_t, 1e-12))[v.township]
+        p_v = (-np.expm1(-lam_v)).astype(np.float32)
+        reached = np.flatnonzero(u < p_v[self.f.village])
+        self.state["health_reached"][reached] = True
+        self.attended["health"].append((reached, d.hazard_attend))
+        self.cm["family_health_participants"][self.month] += self._count_idx_by_county(reached) * \
+            a.persons_per_participating_family
+
+    def _online(self) -> None:
+        a, d = self.cfg.activities, self.cfg.diffusion
+        idx = self.idx_digital
+        u = self.draw("online").random((2, len(idx)), dtype=np.float32)
+        money = self._available("online", "even")
+        if money.sum() <= 0:
+            return
+        reach_c = money / a.online_cost_yuan_per_family
+        self._spend("online", money)
+        lam = reach_c / np.maximum(self.digital_c, 1e-12)
+        vil = self.f.village[idx]
+        hit = u[0] < -np.expm1(-lam[self.v_county[vil]])
+        cum = np.cumsum(self.online_topic_share)
+        topic = np.searchsorted(cum / cum[-1], u[1])
+        for k, t in enumerate(("policy", "health", "youth")):
+            got = idx[hit & (topic == k)]
+            self.attended[t].append((got, d.hazard_online))
+            if t == "youth":
+                self.state["youth_reached"][got[self.f.n_youth[got] > 0]] = True
+        self.cm["online_reached"][self.month] += self._count_idx_by_county(idx[hit])
+
+    def _livestreams(self) -> None:
+        a, d = self.cfg.activities, self.cfg.diffusion
+        moy = self.month_of_year
+        idx = self.idx_digital
+        u = self.draw("livestreams").random(len(idx), dtype=np.float32)
+        if moy not in a.livestream_months:
+            return
+        k = a.livestream_months.index(moy)
+        money = self.money_year["livestreams"][0] - self.spent_year["livestreams"][0]
+        if money < a.livestream_cost_yuan:
+            return
+        self._spend("livestreams", np.array([a.livestream_cost_yuan]))
+        watch = idx[u < a.p_view_livestream[k]]
+        topic = a.livestream_topics[k]
+        self.attended[topic].append((watch, d.hazard_online))
+        if topic == "youth":
+            self.state["youth_reached"][watch[self.f.n_youth[watch] > 0]] = True
+        self.province_month["livestreams"][self.month] += 1
+        self.province_month["livestream_viewers"][self.month] += len(watch) * self.W * a.viewers_per_watching_family
+
+    # ------------------------------------------------------------------ step 4: villages
+    def _villages(self) -> None:
+        a, st, W = self.cfg.activities, self.cfg.staffing, self.W
+        f, v, s = self.f, self.v, self.state
+        moy = self.month_of_year
+        n_active_v = np.bincount(self.volunteers.village[self.volunteers.active], minlength=v.n)
+        hours_v = (st.officers_per_village * st.officer_hours_per_month
+                   + np.bincount(self.volunteers.village[self.volunteers.active],
+                                 weights=self.volunteers.hours_per_month[self.volunteers.active],
+                                 minlength=v.n)
+                   + self.township_hours_v)
+
+        # Contact persons: at most K families per officer or volunteer, 1 hour a family-month.
+        sp_idx = self.idx_special
+        sp_v = f.village[sp_idx]
+        slots_v = (st.officers_per_village + n_active_v) * st.max_families_per_contact
+        has = s["contact"][sp_idx]
+        assigned_v = np.bincount(sp_v[has], minlength=v.n) * W
+        over = np.maximum(assigned_v - slots_v, 0)
+        u = self.draw("contact").random((4, len(sp_idx)), dtype=np.float32)
+        drop = has & (u[0] < (over / np.maximum(assigned_v, 1e-12))[sp_v])
+        s["contact"][sp_idx[drop]] = False
+        has = s["contact"][sp_idx]
+        assigned_v = np.bincount(sp_v[has], minlength=v.n) * W
+        free_v = np.maximum(np.minimum(slots_v - assigned_v, hours_v / a.contact_hours_per_family_month
+                                       - assigned_v), 0)
+        want_v = np.bincount(sp_v[~has], minlength=v.n) * W * a.p_contact_assign_month
+        p_assign = np.where(want_v > 0, np.minimum(free_v, want_v) / np.maximum(want_v, 1e-12), 0)
+        p_assign *= a.p_contact_assign_month
+        s["contact"][sp_idx[~has & (u[1] < p_assign[sp_v])]] = True
+        has = s["contact"][sp_idx]
+        s["green_channel"][sp_idx[has & (u[2] < a.p_green_channel_month)]] = True
+        s["family_doctor"][sp_idx[has & (u[3] < a.p_family_doctor_month)]] = True
+        contact_hours_v = np.bincount(sp_v[has], minlength=v.n) * W * a.contact_hours_per_family_month
+        hours_v = np.maximum(hours_v - contact_hours_v, 0)
+
+        # Visits: eligible families due this month (the yearly plan's share, at most one visit
+        # a month), special first, then hardship, then elderly families in difficulty.
+        e_idx = self.idx_eligible
+        e_v = f.village[e_idx]
+        rate = min(1.0, a.visits_per_eligible_family_year * self.season["visits"][moy - 1])
+        u = self.draw("visits").random((2, len(e_idx)), dtype=np.float32)
+        due = u[0] < rate
+        demand_v = np.bincount(e_v[due], minlength=v.n) * W
+        by_staff_v = np.minimum(demand_v, hours_v / self.visit_hours_v)
+        e_c = self.v_county[e_v]
+        n_due_c = np.bincount(e_c[due], minlength=self.n_c)
+        persons_c = np.bincount(e_c[due], weights=f.size[e_idx[due]], minlength=self.n_c) / np.maximum(n_due_c, 1)
+        want_money_c = np.bincount(self.v_county, weights=by_staff_v, minlength=self.n_c) * persons_c \
+            * a.visit_goods_yuan_per_person
+        money_c = self._available("visits", "visits")
+        scale_c = np.where(want_money_c > money_c, money_c / np.maximum(want_money_c, 1e-12), 1.0)
+        units_v = by_staff_v * scale_c[self.v_county]
+        lost_staff_c = np.bincount(self.v_county, weights=demand_v - by_staff_v, minlength=self.n_c)
+        lost_money_c = np.bincount(self.v_county, weights=by_staff_v, minlength=self.n_c) * (1 - scale_c)
+        demand_c = np.bincount(self.v_county, weights=demand_v, minlength=self.n_c)
+        short = (lost_staff_c + lost_money_c) > 0.01 * demand_c
+        self._bind("visits", np.where(short & (lost_money_c >= lost_staff_c), MONEY,
+                                      np.where(short, STAFF, NONE)))
+        chosen = self._select(e_v, self.elig_group + u[1], due, units_v, "visits")
+        visited = e_idx[chosen]
+        educated = visited[u[1][chosen] < a.p_visit_health_education]
+        units_c = np.bincount(self.v_county, weights=units_v, minlength=self.n_c)
+        self._spend("visits", units_c * persons_c * a.visit_goods_yuan_per_person)
+        s["visited"][visited] = True
+        s["health_reached"][educated] = True
+        self.attended["health"].append((educated, self.cfg.diffusion.hazard_attend))
+        self.cm["visits"][self.month] += self._count_idx_by_county(visited)
+        self.cm["person_visits"][self.month] += self._count_idx_by_county(
+            visited, weights=f.size[visited].astype(float))
+        self.hours_used_v = contact_hours_v + np.bincount(
+            f.village[visited], minlength=v.n) * W * self.visit_hours_v
+        self.hours_demand_v = contact_hours_v + demand_v * self.visit_hours_v
+        self.hours_avail_v = hours_v + contact_hours_v
+        # Volunteer stipends and training from the volunteers channel.
+        per_vol = st.volunteer_stipend_yuan_per_month + st.volunteer_training_yuan_per_month
+        want_c = np.bincount(self.v_county, weights=n_active_v, minlength=self.n_c) * per_vol
+        pay_c = np.minimum(want_c, self._available("volunteers", "even"))
+        self._spend("volunteers", pay_c)
+        self.stipend_paid_share_c = np.where(want_c > 0, pay_c / np.maximum(want_c, 1e-12), 1.0)
+
+    # ------------------------------------------------------------------ step 5: families
+    def _diffuse(self) -> None:
+        d = self.cfg.diffusion
+        f = self.f
+        year_month = self.month_of_year
+        for t in TOPICS:
+            u = self.draw(f"diffusion.{t}").random(f.n, dtype=np.float32)
+            aware = self.aware[t]
+            if d.forgetting_month > 0:
+                forget = self.draw(f"forgetting.{t}").random(f.n, dtype=np.float32) < d.forgetting_month
+                aware &= ~forget
+            a_v = village_aware_share(aware, f.village_start)
+            w_v = contact_share(a_v, self.province.network, d.theta, self.n_v)
+            p_ext = d.p_ext
+            if t == "policy" and self.month < 12 and year_month < d.policy_announce_month:
+                p_ext = 0.0  # the policy is not announced yet
+            parts = self.attended[t]
+            if parts:
+                idx = np.concatenate([p[0] for p in parts])
+                h = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
+                idx, inv = np.unique(idx, return_inverse=True)
+                h = np.bincount(inv, weights=h)
+            else:
+                idx, h = np.empty(0, np.int64), 0.0
+            step_topic(aware, u, self.village_digital, w_v, p_ext, d.q, idx, h)
+
+    # ------------------------------------------------------------------ step 6: volunteers
+    def _volunteers_turnover(self) -> None:
+        st = self.cfg.staffing
+        vol = self.volunteers
+        load_v = self.hours_demand_v / np.maximum(self.hours_avail_v, 1e-12)
+        p_leave = st.p_volunteer_leave_month * (1 + st.rel_leave_overload * np.maximum(load_v - 1, 0))
+        u = keyed_uniform(self.cfg.seed, "volunteers.leave", self.month + 1, vol.uid)
+        leave = vol.active & (u < p_leave[vol.village])
+        vol.active[leave] = False
+        self.left += int(leave.sum())
+        # Recruitment rises with the village's activity (share of its hours used) and the stipend.
+        use_v = np.minimum(self.hours_used_v / np.maximum(self.hours_avail_v, 1e-12), 1.0)
+        n_active_v = np.bincount(vol.village[vol.active], minlength=self.v.n)
+        stipend = st.volunteer_stipend_yuan_per_month * self.stipend_paid_share_c[self.v_county]
+        rate_v = (st.p_volunteer_recruit_month * np.maximum(n_active_v, 1) * (0.5 + use_v)
+                  * (1 + st.rel_recruit_stipend_per_100yuan * stipend / 100))
+        u = self.draw("volunteers.recruit").random(self.v.n)
+        new = poisson.ppf(u, rate_v).astype(np.int64)  # one uniform per village (inverse CDF)
+        if new.sum():
+            vol.append(np.repeat(np.arange(self.v.n), new), st.volunteer_hours_per_month, self.month + 1)
+            self.recruited += int(new.sum())
+
+    # ------------------------------------------------------------------ step 7: metrics
+    def _record(self) -> None:
+        m = self.month
+        b = self.binding[m]
+        self.cm["money_bound"][m] = (b == MONEY).any(axis=0)
+        self.cm["staff_bound"][m] = (b == STAFF).any(axis=0)
+        self.cm["volunteers_active"][m] = np.bincount(
+            self.v_county[self.volunteers.village[self.volunteers.active]], minlength=self.n_c)
+
+    def county_coverage(self, indicator: str) -> np.ndarray:
+        """Coverage of a family indicator in each county (fractions of the eligible families)."""
+        subset, reached = family_indicator(self, indicator)
+        if subset is None:
+            n, d = self._per_county(reached), self.n_v_c
+        else:
+            n, d = self._count_idx_by_county(subset[reached]), self._count_idx_by_county(subset)
+        return np.where(d > 0, n / np.maximum(d, 1e-12), 0.0)
