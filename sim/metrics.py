@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+ACTIVITIES = ("insurance", "nursing_subsidy", "livelihood", "youth_lectures", "policy_events",
+              "family_health_events", "visits")
+"""Activities whose binding limit is recorded (rows of ``model.binding``)."""
+
 if TYPE_CHECKING:
     from sim.model import OutreachModel
 
@@ -119,7 +123,9 @@ def summary(m: OutreachModel) -> dict:
         "families_reached": families_reached,
         "cost_per_family_reached_yuan": spend_total / families_reached if families_reached > 0 else None,
         "equity": eq,
-        "binding": {"money": float((b == 1).any(axis=1).mean()), "staff": float((b == 2).any(axis=1).mean())},
+        "binding": {"money": float((b & 1).any(axis=1).mean()), "staff": float((b & 2).any(axis=1).mean()),
+                    "by_activity": {act: {"money": float(((b[:, i] & 1) > 0).mean()), "staff": float(((b[:, i] & 2) > 0).mean())}
+                                    for i, act in enumerate(ACTIVITIES)}},
         "volunteers": {"start": int(m.volunteers_start), "end": int(m.volunteers.n_active),
                        "recruited": int(m.recruited), "left": int(m.left)},
     }

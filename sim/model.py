@@ -47,7 +47,7 @@ from sim.allocation import county_pattern, policy_weights, prefecture_pattern
 from sim.calendar import campaigns, seasonal_weights
 from sim.config import TOPICS, RunConfig
 from sim.diffusion import contact_share, step_topic, village_aware_share
-from sim.metrics import family_indicator
+from sim.metrics import ACTIVITIES, family_indicator
 from sim.population import make_volunteers
 from sim.province import Province, build_province
 from sim.rng import keyed_uniform, stream
@@ -56,9 +56,8 @@ COUNTY_CHANNELS = ("youth_lectures", "family_health_events", "policy_events", "v
                    "livelihood", "visits")
 PROVINCE_CHANNELS = ("insurance", "nursing_subsidy", "livestreams")
 PROJECT_CHANNELS = ("insurance", "nursing_subsidy", "livelihood")
-ACTIVITIES = ("insurance", "nursing_subsidy", "livelihood", "youth_lectures", "policy_events",
-              "family_health_events", "visits")
 NONE, MONEY, STAFF = 0, 1, 2
+"""Binding codes are bit flags: MONEY | STAFF (3) when both limits cut the activity."""
 FLAGS = ("youth_reached", "health_reached", "visited", "livelihood_helped", "insured", "contact",
          "green_channel", "family_doctor", "eligible_visit")
 
@@ -67,7 +66,8 @@ def _capacity(demand, money_available, unit_cost, hours_available, unit_hours):
     """Units run, and what bound: min(demand, money cap, staff cap) per county.
 
     Returns (units, bound) with bound NONE where demand bound (or nothing was asked),
-    MONEY where money allowed fewer units than staff and demand, STAFF likewise.
+    MONEY where money allowed fewer units than staff and demand, STAFF likewise, and
+    MONEY | STAFF where both allowed the same number of units, fewer than asked.
     """
     demand = np.maximum(demand, 0.0)
     money_cap = np.where(unit_cost > 0, money_available / np.maximum(unit_cost, 1e-12), np.inf)
@@ -76,7 +76,7 @@ def _capacity(demand, money_available, unit_cost, hours_available, unit_hours):
     staff_cap = np.maximum(staff_cap, 0.0)
     units = np.minimum(demand, np.minimum(money_cap, staff_cap))
     short = units < demand - 1e-9
-    bound = np.where(short & (money_cap <= staff_cap), MONEY, np.where(short, STAFF, NONE))
+    bound = short * (MONEY * (money_cap <= staff_cap) + STAFF * (staff_cap <= money_cap))
     return units, bound
 
 
@@ -137,6 +137,15 @@ class OutreachModel(Model):
         self.idx_eligible = np.flatnonzero(f.special | f.hardship | elderly_diff)
         self.elig_group = np.where(f.special[self.idx_eligible], 0, np.where(f.hardship[self.idx_eligible], 1, 2))
         self.village_digital = (2 * f.village + f.digital).astype(np.int32)
+        # Expected full-scale visit-eligible households per village and group (special,
+        # hardship, elderly in difficulty), from the village's shares.
+        hh = v.households.astype(np.float64)
+        sp, hd = v.special_share.astype(np.float64), v.hardship_share.astype(np.float64)
+        p_elderly = float((f.n_elderly > 0).mean()) if f.n else 0.0
+        self.expected_v = np.stack([hh * sp, hh * hd * (1 - sp),
+                                    hh * (1 - sp) * (1 - hd) * p_elderly * a.elderly_difficulty_share])
+        self.n_special_v = np.bincount(f.village[self.idx_special], minlength=v.n)
+        self.persons_per_eligible = float(f.size[self.idx_eligible].mean()) if len(self.idx_eligible) else 0.0
 
         # Family health sites: n_sites allotted to counties by population, villages at random.
         from sim.admin import largest_remainder
@@ -557,76 +566,85 @@ class OutreachModel(Model):
 
     # ------------------------------------------------------------------ step 4: villages
     def _villages(self) -> None:
+        """Contact persons, registrations and visits, village by village (vectorized).
+
+        Capacity is computed on each village's expected full-scale numbers (households times
+        the village's shares), not on its sampled families, so the results do not depend on
+        ``population.scale`` beyond sampling error; sampled families are then served with the
+        resulting probabilities.
+        """
         a, st, W = self.cfg.activities, self.cfg.staffing, self.W
         f, v, s = self.f, self.v, self.state
         moy = self.month_of_year
-        n_active_v = np.bincount(self.volunteers.village[self.volunteers.active], minlength=v.n)
+        vol = self.volunteers
+        n_active_v = np.bincount(vol.village[vol.active], minlength=v.n)
         hours_v = (st.officers_per_village * st.officer_hours_per_month
-                   + np.bincount(self.volunteers.village[self.volunteers.active],
-                                 weights=self.volunteers.hours_per_month[self.volunteers.active],
-                                 minlength=v.n)
+                   + np.bincount(vol.village[vol.active], weights=vol.hours_per_month[vol.active], minlength=v.n)
                    + self.township_hours_v)
 
         # Contact persons: at most K families per officer or volunteer, 1 hour a family-month.
         sp_idx = self.idx_special
         sp_v = f.village[sp_idx]
-        slots_v = (st.officers_per_village + n_active_v) * st.max_families_per_contact
-        has = s["contact"][sp_idx]
-        assigned_v = np.bincount(sp_v[has], minlength=v.n) * W
-        over = np.maximum(assigned_v - slots_v, 0)
         u = self.draw("contact").random((4, len(sp_idx)), dtype=np.float32)
-        drop = has & (u[0] < (over / np.maximum(assigned_v, 1e-12))[sp_v])
+        slots_v = (st.officers_per_village + n_active_v) * st.max_families_per_contact
+        exp_sp = self.expected_v[0]
+
+        def assigned_share() -> np.ndarray:
+            has_v = np.bincount(sp_v[s["contact"][sp_idx]], minlength=v.n)
+            return np.where(self.n_special_v > 0, has_v / np.maximum(self.n_special_v, 1),
+                            a.initial_contact_share)
+
+        share = assigned_share()
+        over = np.maximum(exp_sp * share - slots_v, 0)  # fewer volunteers: some lose their contact
+        drop = s["contact"][sp_idx] & (u[0] < (over / np.maximum(exp_sp * share, 1e-12))[sp_v])
         s["contact"][sp_idx[drop]] = False
-        has = s["contact"][sp_idx]
-        assigned_v = np.bincount(sp_v[has], minlength=v.n) * W
-        free_v = np.maximum(np.minimum(slots_v - assigned_v, hours_v / a.contact_hours_per_family_month
-                                       - assigned_v), 0)
-        want_v = np.bincount(sp_v[~has], minlength=v.n) * W * a.p_contact_assign_month
+        share = assigned_share()
+        free_v = np.maximum(np.minimum(slots_v, hours_v / a.contact_hours_per_family_month) - exp_sp * share, 0)
+        want_v = exp_sp * (1 - share) * a.p_contact_assign_month
         p_assign = np.where(want_v > 0, np.minimum(free_v, want_v) / np.maximum(want_v, 1e-12), 0)
-        p_assign *= a.p_contact_assign_month
-        s["contact"][sp_idx[~has & (u[1] < p_assign[sp_v])]] = True
+        has = s["contact"][sp_idx]
+        s["contact"][sp_idx[~has & (u[1] < (p_assign * a.p_contact_assign_month)[sp_v])]] = True
         has = s["contact"][sp_idx]
         s["green_channel"][sp_idx[has & (u[2] < a.p_green_channel_month)]] = True
         s["family_doctor"][sp_idx[has & (u[3] < a.p_family_doctor_month)]] = True
-        contact_hours_v = np.bincount(sp_v[has], minlength=v.n) * W * a.contact_hours_per_family_month
+        contact_hours_v = exp_sp * assigned_share() * a.contact_hours_per_family_month
         hours_v = np.maximum(hours_v - contact_hours_v, 0)
 
         # Visits: eligible families due this month (the yearly plan's share, at most one visit
         # a month), special first, then hardship, then elderly families in difficulty.
-        e_idx = self.idx_eligible
-        e_v = f.village[e_idx]
         rate = min(1.0, a.visits_per_eligible_family_year * self.season["visits"][moy - 1])
-        u = self.draw("visits").random((2, len(e_idx)), dtype=np.float32)
-        due = u[0] < rate
-        demand_v = np.bincount(e_v[due], minlength=v.n) * W
+        demand_g = self.expected_v * rate
+        demand_v = demand_g.sum(axis=0)
         by_staff_v = np.minimum(demand_v, hours_v / self.visit_hours_v)
-        e_c = self.v_county[e_v]
-        n_due_c = np.bincount(e_c[due], minlength=self.n_c)
-        persons_c = np.bincount(e_c[due], weights=f.size[e_idx[due]], minlength=self.n_c) / np.maximum(n_due_c, 1)
-        want_money_c = np.bincount(self.v_county, weights=by_staff_v, minlength=self.n_c) * persons_c \
-            * a.visit_goods_yuan_per_person
+        goods_per_visit = self.persons_per_eligible * a.visit_goods_yuan_per_person
+        want_money_c = np.bincount(self.v_county, weights=by_staff_v, minlength=self.n_c) * goods_per_visit
         money_c = self._available("visits", "visits")
         scale_c = np.where(want_money_c > money_c, money_c / np.maximum(want_money_c, 1e-12), 1.0)
-        units_v = by_staff_v * scale_c[self.v_county]
+        served_v = by_staff_v * scale_c[self.v_county]
         lost_staff_c = np.bincount(self.v_county, weights=demand_v - by_staff_v, minlength=self.n_c)
         lost_money_c = np.bincount(self.v_county, weights=by_staff_v, minlength=self.n_c) * (1 - scale_c)
         demand_c = np.bincount(self.v_county, weights=demand_v, minlength=self.n_c)
-        short = (lost_staff_c + lost_money_c) > 0.01 * demand_c
-        self._bind("visits", np.where(short & (lost_money_c >= lost_staff_c), MONEY,
-                                      np.where(short, STAFF, NONE)))
-        chosen = self._select(e_v, self.elig_group + u[1], due, units_v, "visits")
+        self._bind("visits", MONEY * (lost_money_c > 0.01 * demand_c) + STAFF * (lost_staff_c > 0.01 * demand_c))
+        left = served_v.copy()
+        frac_g = np.zeros_like(demand_g)
+        for g in range(3):
+            got = np.minimum(left, demand_g[g])
+            left -= got
+            frac_g[g] = np.where(demand_g[g] > 0, got / np.maximum(demand_g[g], 1e-12), 0)
+        e_idx = self.idx_eligible
+        e_v = f.village[e_idx]
+        u = self.draw("visits").random((2, len(e_idx)), dtype=np.float32)
+        chosen = (u[0] < rate) & (u[1] < frac_g[self.elig_group, e_v])
         visited = e_idx[chosen]
-        educated = visited[u[1][chosen] < a.p_visit_health_education]
-        units_c = np.bincount(self.v_county, weights=units_v, minlength=self.n_c)
-        self._spend("visits", units_c * persons_c * a.visit_goods_yuan_per_person)
+        educated = visited[u[1][chosen] < a.p_visit_health_education * frac_g[self.elig_group[chosen], e_v[chosen]]]
+        self._spend("visits", np.bincount(self.v_county, weights=served_v, minlength=self.n_c) * goods_per_visit)
         s["visited"][visited] = True
         s["health_reached"][educated] = True
         self.attended["health"].append((educated, self.cfg.diffusion.hazard_attend))
         self.cm["visits"][self.month] += self._count_idx_by_county(visited)
         self.cm["person_visits"][self.month] += self._count_idx_by_county(
             visited, weights=f.size[visited].astype(float))
-        self.hours_used_v = contact_hours_v + np.bincount(
-            f.village[visited], minlength=v.n) * W * self.visit_hours_v
+        self.hours_used_v = contact_hours_v + served_v * self.visit_hours_v
         self.hours_demand_v = contact_hours_v + demand_v * self.visit_hours_v
         self.hours_avail_v = hours_v + contact_hours_v
         # Volunteer stipends and training from the volunteers channel.
@@ -688,8 +706,8 @@ class OutreachModel(Model):
     def _record(self) -> None:
         m = self.month
         b = self.binding[m]
-        self.cm["money_bound"][m] = (b == MONEY).any(axis=0)
-        self.cm["staff_bound"][m] = (b == STAFF).any(axis=0)
+        self.cm["money_bound"][m] = (b & MONEY).any(axis=0)
+        self.cm["staff_bound"][m] = (b & STAFF).any(axis=0)
         self.cm["volunteers_active"][m] = np.bincount(
             self.v_county[self.volunteers.village[self.volunteers.active]], minlength=self.n_c)
 

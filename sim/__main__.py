@@ -1,0 +1,5 @@
+"""python -m sim: the outreach-sim command."""
+
+from sim.cli import main
+
+main()
