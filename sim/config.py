@@ -101,10 +101,10 @@ class FundingConfig:
     """Project funds (46.08 M in all) less insurance and nursing subsidy."""
     raised_visit_funds_yuan: float = 216.0e6
     """Funds and goods raised for festival visits (not from association budgets)."""
-    prefecture_budget_yuan: float = 25.0e6
-    """All 14 prefecture budgets together (each >= 1 M; Changsha 3.86 M)."""
-    county_budget_yuan: float = 90.0e6
-    """All 122 county budgets together (0.2-3 M each; 27 counties above 1 M)."""
+    prefecture_budget_yuan: float = 24.36e6
+    """All 14 prefecture budgets together: the sum of the 2021 pattern (each >= 1 M; Changsha 3.86 M)."""
+    county_budget_yuan: float = 99.54e6
+    """All 122 county budgets together: the sum of the 2021 pattern (0.2-3.2 M; 27 counties above 1 M)."""
     outreach_share: float = 0.35
     """Share of prefecture and county budgets available to outreach activities (rest: staff, offices)."""
     county_min_yuan_per_resident: float = 0.0
@@ -157,10 +157,11 @@ class StaffingConfig:
     """Recruits per existing volunteer per month at average activity, no stipend."""
     rel_recruit_stipend_per_100yuan: float = 0.5
     max_families_per_contact: int = 10
+    """K: special families one volunteer or officer can be the contact person of."""
     township_hours_to_villages: float = 0.5
     """Share of township staff hours spent in the villages (visits), the rest on county activities."""
     volunteer_training_yuan_per_month: float = 3.0
-    """K: special families one volunteer or officer can be the contact person of."""
+    """Training and insurance cost per active volunteer, from the county's volunteer money."""
 
     def __post_init__(self):
         p = "staffing"
@@ -197,7 +198,6 @@ class ActivitiesConfig:
     online_viewers_per_event: float = 1250.0
     onsite_viewers_per_event: float = 250.0
     livestream_cost_yuan: float = 1.5e6
-    livestream_hours: float = 80.0
     p_view_livestream: tuple[float, ...] = (0.0182, 0.0333, 0.0473)
     """Per digital family, probability of watching the 5.29 launch, youth and family-health streams."""
     livestream_months: tuple[int, ...] = (5, 9, 12)
@@ -266,9 +266,9 @@ class DiffusionConfig:
     theta: float = 0.2
     """Weight of network neighbours' aware share in w_i."""
     hazard_attend: float = 1.2
+    """Hazard d_i for a family that attended an activity on the topic this month (comprehension)."""
     hazard_online: float = 0.4
     """Hazard d_i of a family reached online (livestream or online outreach) this month."""
-    """Hazard d_i for a family that attended an activity on the topic this month (comprehension)."""
     forgetting_month: float = 0.0
     policy_announce_month: int = 6
     """Month of year the new fertility policy is announced (no broadcast or events before it)."""
@@ -287,8 +287,6 @@ class ScenarioConfig:
 
     name: str = "baseline_2021"
     description: str = "2021 budgets, staff and volunteers as reported."
-    plan_2022: bool = False
-    """2022 targets: three full coverages for special families pushed in every county."""
 
 
 @dataclass

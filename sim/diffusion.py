@@ -20,12 +20,23 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def per_village_sum(values: np.ndarray, village_start: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` (one per family, families sorted by village) in each village."""
+    values = np.asarray(values)
+    n_v = np.diff(village_start)
+    if len(values) == 0:
+        return np.zeros(len(n_v))
+    if values.dtype == bool:
+        values = values.view(np.uint8)
+    starts = np.minimum(village_start[:-1], len(values) - 1)
+    out = np.add.reduceat(values, starts, dtype=np.float64)
+    out[n_v == 0] = 0  # reduceat gives the next row for an empty slice
+    return out
+
+
 def village_aware_share(aware: np.ndarray, village_start: np.ndarray) -> np.ndarray:
     """Aware share of each village (families sorted by village; empty villages get 0)."""
-    n_v = np.diff(village_start)
-    counts = np.add.reduceat(aware.view(np.uint8), village_start[:-1], dtype=np.int64)
-    counts[n_v == 0] = 0  # reduceat returns the next row for empty slices
-    return counts / np.maximum(n_v, 1)
+    return per_village_sum(aware, village_start) / np.maximum(np.diff(village_start), 1)
 
 
 def contact_share(a_v: np.ndarray, network: sp.csr_matrix | None, theta: float,

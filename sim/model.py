@@ -15,15 +15,16 @@ Each step is one month, in this order:
    staff-hours (county, prefecture share and township staff), whichever binds first. Order:
    insurance enrolment, nursing-subsidy claims, livelihood projects, youth lectures, policy
    events, family health events, online outreach; the province runs its livestreams. What
-   bound (money, staff, or neither) is recorded per county, month and activity.
+   bound (money, staff, or neither) is recorded per county, month and activity. Nursing-subsidy
+   claims are those of this month's hospitalisations of special-family members (step 5 of
+   MODEL.md, run here because the claims need this month's county staff-hours).
 4. **Villages.** Contact persons are assigned (at most K special families per officer or
    volunteer, one hour per family a month) and register green-channel and family-doctor
    contracts; volunteers and officers make the month's visits (special, then hardship, then
    elderly families in difficulty), each costing 2 hours plus travel that grows with the
    village's remoteness, and goods from the raised visit funds per person visited.
 5. **Families.** Attendance and visits add the hazard ``d_i``; knowledge diffuses by the exact
-   rule of :mod:`sim.diffusion`; special-family members are hospitalised and claim the
-   nursing subsidy while the money lasts.
+   rule of :mod:`sim.diffusion` (the policy topic only once the policy is announced).
 6. **Volunteers** leave (more when overloaded) and are recruited (more with activity and
    stipend).
 7. **Metrics** are collected: a model-level series (Mesa DataCollector) and county arrays.
@@ -44,9 +45,9 @@ from scipy.stats import poisson
 
 from sim.agents import CountyAssociation, FamilyView, PrefectureAssociation, ProvincialAssociation, VillageView
 from sim.allocation import county_pattern, policy_weights, prefecture_pattern
-from sim.calendar import campaigns, seasonal_weights
+from sim.calendar import seasonal_weights
 from sim.config import TOPICS, RunConfig
-from sim.diffusion import contact_share, step_topic, village_aware_share
+from sim.diffusion import contact_share, per_village_sum, step_topic, village_aware_share
 from sim.metrics import ACTIVITIES, family_indicator
 from sim.population import make_volunteers
 from sim.province import Province, build_province
@@ -110,7 +111,7 @@ class OutreachModel(Model):
             "special_visited": lambda m: m._share("visited", m.idx_special),
             "special_contact": lambda m: m._share("contact", m.idx_special),
             "volunteers_active": lambda m: m.volunteers.n_active,
-            "spend_yuan_cum": lambda m: float(sum(v.sum() for v in m.spent_year.values())),
+            "spend_yuan_year_to_date": lambda m: float(sum(v.sum() for v in m.spent_year.values())),
         })
 
     # ------------------------------------------------------------------ setup
@@ -228,9 +229,7 @@ class OutreachModel(Model):
         return stream(self.cfg.seed, name, self.month + 1)
 
     def _per_village(self, values: np.ndarray) -> np.ndarray:
-        out = np.add.reduceat(np.asarray(values, dtype=np.float64), self.f.village_start[:-1])
-        out[self.n_v == 0] = 0
-        return out
+        return per_village_sum(values, self.f.village_start)
 
     def _per_county(self, values: np.ndarray) -> np.ndarray:
         return np.bincount(self.v_county, weights=self._per_village(values), minlength=self.n_c)
@@ -253,6 +252,11 @@ class OutreachModel(Model):
     @property
     def month_of_year(self) -> int:
         return self.month % 12 + 1
+
+    @property
+    def policy_announced(self) -> bool:
+        """The new fertility policy is announced in the first year's ``policy_announce_month``."""
+        return self.month >= 12 or self.month_of_year >= self.cfg.diffusion.policy_announce_month
 
     def _available(self, channel: str, season: str) -> np.ndarray:
         released = self.money_year[channel] * self.cum_season[season][self.month_of_year - 1]
@@ -314,7 +318,6 @@ class OutreachModel(Model):
         if self.month >= self.cfg.months:
             raise RuntimeError(f"the run has {self.cfg.months} months; no month {self.month + 1}")
         moy = self.month_of_year
-        self.active_campaigns = campaigns(moy)
         if moy == 1:
             self._new_year()
         self.hours_left = self.prof_hours.copy()
@@ -538,6 +541,8 @@ class OutreachModel(Model):
         cum = np.cumsum(self.online_topic_share)
         topic = np.searchsorted(cum / cum[-1], u[1])
         for k, t in enumerate(("policy", "health", "youth")):
+            if t == "policy" and not self.policy_announced:
+                continue  # nothing to say about a policy not yet announced
             got = idx[hit & (topic == k)]
             self.attended[t].append((got, d.hazard_online))
             if t == "youth":
@@ -558,6 +563,8 @@ class OutreachModel(Model):
         self._spend("livestreams", np.array([a.livestream_cost_yuan]))
         watch = idx[u < a.p_view_livestream[k]]
         topic = a.livestream_topics[k]
+        if topic == "policy" and not self.policy_announced:
+            return
         self.attended[topic].append((watch, d.hazard_online))
         if topic == "youth":
             self.state["youth_reached"][watch[self.f.n_youth[watch] > 0]] = True
@@ -633,10 +640,10 @@ class OutreachModel(Model):
             frac_g[g] = np.where(demand_g[g] > 0, got / np.maximum(demand_g[g], 1e-12), 0)
         e_idx = self.idx_eligible
         e_v = f.village[e_idx]
-        u = self.draw("visits").random((2, len(e_idx)), dtype=np.float32)
+        u = self.draw("visits").random((3, len(e_idx)), dtype=np.float32)
         chosen = (u[0] < rate) & (u[1] < frac_g[self.elig_group, e_v])
         visited = e_idx[chosen]
-        educated = visited[u[1][chosen] < a.p_visit_health_education * frac_g[self.elig_group[chosen], e_v[chosen]]]
+        educated = visited[u[2][chosen] < a.p_visit_health_education]
         self._spend("visits", np.bincount(self.v_county, weights=served_v, minlength=self.n_c) * goods_per_visit)
         s["visited"][visited] = True
         s["health_reached"][educated] = True
@@ -658,7 +665,6 @@ class OutreachModel(Model):
     def _diffuse(self) -> None:
         d = self.cfg.diffusion
         f = self.f
-        year_month = self.month_of_year
         for t in TOPICS:
             u = self.draw(f"diffusion.{t}").random(f.n, dtype=np.float32)
             aware = self.aware[t]
@@ -667,9 +673,7 @@ class OutreachModel(Model):
                 aware &= ~forget
             a_v = village_aware_share(aware, f.village_start)
             w_v = contact_share(a_v, self.province.network, d.theta, self.n_v)
-            p_ext = d.p_ext
-            if t == "policy" and self.month < 12 and year_month < d.policy_announce_month:
-                p_ext = 0.0  # the policy is not announced yet
+            p_ext = d.p_ext if t != "policy" or self.policy_announced else 0.0
             parts = self.attended[t]
             if parts:
                 idx = np.concatenate([p[0] for p in parts])
