@@ -3,7 +3,9 @@
 ``outreach-sim`` runs the baseline scenario on the embedded province and prints a summary and
 its output folder; ``outreach-sim key=value ...`` overrides any parameter;
 ``outreach-sim -m scenario=baseline_2021,budget_plus_20 seed=1,2,3`` runs a sweep (Hydra
-multirun, joblib launcher with ``hydra/launcher=joblib``).
+multirun; joblib launcher, one worker per core, by default; ``hydra/launcher=basic`` runs the
+jobs one by one, ``hydra/launcher=ray`` on a Ray cluster, ``hydra/launcher=submitit_slurm`` on
+SLURM). Re-running a sweep into the same ``hydra.sweep.dir`` skips its complete jobs.
 
 The Hydra config is converted to :class:`sim.config.RunConfig` at once; nothing below this
 module sees a ``DictConfig``. Before Hydra starts, every job of the command line is composed
@@ -39,6 +41,24 @@ def register_schemas() -> None:
     cs.store(name="base_config", node=C.RunConfig)
     for group, schema in GROUPS.items():
         cs.store(group=group, name=f"base_{group}", node=schema)
+    register_ray_launcher(cs)
+
+
+def register_ray_launcher(cs: ConfigStore) -> None:
+    """``hydra/launcher=ray`` ready for an existing cluster (when the ``ray`` extra is installed).
+
+    Replaces the plugin's own ``ray`` config with one that connects to ``$RAY_ADDRESS`` (or a
+    cluster started on this machine: ``ray start --head --node-ip-address=127.0.0.1``), does not
+    ask for an object store size (Ray refuses one from a driver joining a cluster) and gives
+    each job one CPU. ``hydra.launcher.ray.init.address=HOST:PORT`` overrides the address.
+    """
+    try:
+        from hydra_plugins.hydra_ray_launcher._config import RayConf, RayLauncherConf
+    except ImportError:
+        return
+    init = {"address": "${oc.env:RAY_ADDRESS,auto}", "object_store_memory": None}
+    cs.store(group="hydra/launcher", name="ray", provider="outreach-sim",
+             node=RayLauncherConf(ray=RayConf(init=init, remote={"num_cpus": 1})))
 
 
 register_schemas()
@@ -63,14 +83,16 @@ def run_job(cfg: C.RunConfig, out_dir: Path, *, quiet: bool = False) -> dict:
     out_dir = Path(out_dir)
     done = read_summary(out_dir)
     if done is not None and done.get("config_hash") == config_hash(cfg):
-        if not quiet:
-            print(f"{cfg.scenario.name} seed {cfg.seed}: already complete in {out_dir} (skipped)")
+        print(f"skipped (already complete): {out_dir}")
         return done
     t0 = time.perf_counter()
     province = build_province(cfg.population, cfg.network, progress=None if cfg.progress else False)
+    t1 = time.perf_counter()
     model = OutreachModel(cfg, province)
     model.run()
-    s = write_run(out_dir, model, cfg, time.perf_counter() - t0)
+    t2 = time.perf_counter()
+    timing = {"province_s": round(t1 - t0, 3), "model_s": round(t2 - t1, 3)}
+    s = write_run(out_dir, model, cfg, time.perf_counter() - t0, timing=timing)
     if not quiet:
         print(format_summary(s, out_dir))
     return s
@@ -113,8 +135,11 @@ def _error_line(ex: BaseException) -> str:
     return "; ".join(lines[:3])
 
 
-def precheck(args: list[str]) -> str | None:
-    """Compose and validate every job the command line asks for; the first error as one line."""
+def precheck(args: list[str]) -> tuple[str | None, list[C.RunConfig]]:
+    """Compose and validate every job the command line asks for.
+
+    Returns (the first error as one line, or None; the jobs' configs).
+    """
     from hydra import compose, initialize_config_dir
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -122,18 +147,19 @@ def precheck(args: list[str]) -> str | None:
     if any(a in ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc")
            or a.startswith(("--cfg", "--info", "--config-path", "--config-name", "-cp", "-cn"))
            for a in args):
-        return None
+        return None, []
     overrides = [a for a in args if not a.startswith("-")
                  and not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    configs = []
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
         jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
             for job in jobs:
-                to_run_config(compose(config_name="config", overrides=list(job)))
+                configs.append(to_run_config(compose(config_name="config", overrides=list(job))))
     except Exception as ex:  # noqa: BLE001 - every composition error becomes one line
-        return _error_line(ex)
-    return None
+        return _error_line(ex), []
+    return None, configs
 
 
 @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
@@ -142,6 +168,7 @@ def _hydra_main(cfg) -> None:
     run_cfg = to_run_config(cfg)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     multirun = HydraConfig.get().mode.name == "MULTIRUN"
+    (out_dir / "failed.json").unlink(missing_ok=True)
     try:
         run_job(run_cfg, out_dir, quiet=multirun)
     except Exception as ex:  # keep the other jobs of a sweep going; record why this one failed
@@ -153,17 +180,28 @@ def _hydra_main(cfg) -> None:
             raise
         print(f"job failed: {out_dir}: {type(ex).__name__}: {ex}", file=sys.stderr)
         return
-    if multirun:
+    if multirun and not (out_dir / "failed.json").exists():
         print(f"done: {out_dir}", flush=True)
 
 
 def main() -> None:
     """Entry point of ``outreach-sim``."""
-    error = precheck(sys.argv[1:])
+    args = sys.argv[1:]
+    error, configs = precheck(args)
     if error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    multirun = "-m" in args or "--multirun" in args
+    if multirun and configs:
+        from sim.sweep import prebuild
+
+        prebuild(configs)
     _hydra_main()
+    if multirun:
+        from sim.sweep import STATE
+
+        if STATE["failed"]:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

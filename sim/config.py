@@ -57,6 +57,7 @@ class PopulationConfig:
 
     def __post_init__(self):
         p = "population"
+        check_range(f"{p}.seed", self.seed, 0, 2**63 - 1)
         check_range(f"{p}.scale", self.scale, 0, 1, low_open=True)
         check_range(f"{p}.n_villages", self.n_villages, 1)
         check_range(f"{p}.avg_household_size", self.avg_household_size, 1, 10)
@@ -171,8 +172,8 @@ class StaffingConfig:
         check_range(f"{p}.staff_hours_per_month", self.staff_hours_per_month, 0, 744)
         check_range(f"{p}.officer_hours_per_month", self.officer_hours_per_month, 0, 744)
         check_range(f"{p}.volunteer_hours_per_month", self.volunteer_hours_per_month, 0, 744)
-        _share(self, "township_staff_share", "staff_outreach_share", "township_hours_to_villages", "p_volunteer_leave_month",
-               "p_volunteer_recruit_month", prefix=p)
+        _share(self, "township_staff_share", "staff_outreach_share", "township_hours_to_villages",
+               "p_volunteer_leave_month", "p_volunteer_recruit_month", prefix=p)
         check_range(f"{p}.max_families_per_contact", self.max_families_per_contact, 1)
 
 

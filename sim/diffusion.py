@@ -23,14 +23,11 @@ import scipy.sparse as sp
 def per_village_sum(values: np.ndarray, village_start: np.ndarray) -> np.ndarray:
     """Sum of ``values`` (one per family, families sorted by village) in each village."""
     values = np.asarray(values)
-    n_v = np.diff(village_start)
-    if len(values) == 0:
-        return np.zeros(len(n_v))
     if values.dtype == bool:
         values = values.view(np.uint8)
-    starts = np.minimum(village_start[:-1], len(values) - 1)
-    out = np.add.reduceat(values, starts, dtype=np.float64)
-    out[n_v == 0] = 0  # reduceat gives the next row for an empty slice
+    # A trailing zero gives empty villages at the end a valid start index.
+    out = np.add.reduceat(np.append(values, values.dtype.type(0)), village_start[:-1], dtype=np.float64)
+    out[np.diff(village_start) == 0] = 0  # reduceat gives the next row for an empty slice
     return out
 
 

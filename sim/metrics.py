@@ -55,7 +55,7 @@ def gini(x: np.ndarray) -> float:
     n = len(x)
     if n == 0 or x.sum() == 0:
         return 0.0
-    return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * x.sum()))
+    return max(0.0, float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * x.sum())))
 
 
 def cv(x: np.ndarray) -> float:
@@ -124,7 +124,8 @@ def summary(m: OutreachModel) -> dict:
         "cost_per_family_reached_yuan": spend_total / families_reached if families_reached > 0 else None,
         "equity": eq,
         "binding": {"money": float((b & 1).any(axis=1).mean()), "staff": float((b & 2).any(axis=1).mean()),
-                    "by_activity": {act: {"money": float(((b[:, i] & 1) > 0).mean()), "staff": float(((b[:, i] & 2) > 0).mean())}
+                    "by_activity": {act: {"money": float(((b[:, i] & 1) > 0).mean()),
+                                          "staff": float(((b[:, i] & 2) > 0).mean())}
                                     for i, act in enumerate(ACTIVITIES)}},
         "volunteers": {"start": int(m.volunteers_start), "end": int(m.volunteers.n_active),
                        "recruited": int(m.recruited), "left": int(m.left)},

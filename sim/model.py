@@ -43,7 +43,13 @@ import numpy as np
 from mesa import DataCollector, Model
 from scipy.stats import poisson
 
-from sim.agents import CountyAssociation, FamilyView, PrefectureAssociation, ProvincialAssociation, VillageView
+from sim.agents import (
+    CountyAssociation,
+    FamilyView,
+    PrefectureAssociation,
+    ProvincialAssociation,
+    VillageView,
+)
 from sim.allocation import county_pattern, policy_weights, prefecture_pattern
 from sim.calendar import seasonal_weights
 from sim.config import TOPICS, RunConfig
@@ -119,6 +125,8 @@ class OutreachModel(Model):
         cfg, p, v, f = self.cfg, self.province, self.v, self.f
         a, st = cfg.activities, cfg.staffing
         self.season = seasonal_weights(a.lecture_school_months, cfg.diffusion.policy_announce_month)
+        # After the first year the policy is known: policy events run all year.
+        self.season["policy_events_later"] = seasonal_weights(a.lecture_school_months, 1)["policy_events"]
         self.cum_season = {k: np.cumsum(w) for k, w in self.season.items()}
         vc = v.county.astype(np.int64)
         self.v_county = vc
@@ -157,8 +165,9 @@ class OutreachModel(Model):
         order = np.argsort(rs.random(v.n))
         by_county = order[np.argsort(vc[order], kind="stable")]
         starts = np.searchsorted(vc[by_county], np.arange(self.n_c))
+        ends = np.append(starts[1:], len(by_county))
         for c in range(self.n_c):
-            self.site[by_county[starts[c]:starts[c] + n_sites[c]]] = True
+            self.site[by_county[starts[c]:min(starts[c] + n_sites[c], ends[c])]] = True
         self.sites_c = np.bincount(vc, weights=self.site, minlength=self.n_c)
 
         # Full-scale counts per county.
@@ -258,6 +267,12 @@ class OutreachModel(Model):
         """The new fertility policy is announced in the first year's ``policy_announce_month``."""
         return self.month >= 12 or self.month_of_year >= self.cfg.diffusion.policy_announce_month
 
+    def season_key(self, season: str, month_index: int) -> str:
+        """The seasonal profile in force in month ``month_index`` (0-based): after the first
+        year, the ``<name>_later`` profile where there is one."""
+        later = f"{season}_later"
+        return later if month_index >= 12 and later in self.season else season
+
     def _available(self, channel: str, season: str) -> np.ndarray:
         released = self.money_year[channel] * self.cum_season[season][self.month_of_year - 1]
         return np.maximum(released - self.spent_year[channel], 0.0)
@@ -265,7 +280,7 @@ class OutreachModel(Model):
     def _spend(self, channel: str, amount: np.ndarray) -> None:
         amount = np.broadcast_to(amount, self.spent_year[channel].shape)
         self.spent_year[channel] = self.spent_year[channel] + amount
-        if len(amount) == self.n_c:
+        if channel in COUNTY_CHANNELS:
             self.cm["spend_yuan"][self.month] += amount
 
     # ------------------------------------------------------------------ step 2: allocation
@@ -300,9 +315,8 @@ class OutreachModel(Model):
             "nursing_subsidy": np.array([fu.nursing_subsidy_funds_yuan * k]),
             "livestreams": np.array([fu.provincial_budget_yuan * fu.provincial_outreach_share * k]),
         }
-        total = outreach * (fu.share_youth_lectures + fu.share_family_health + fu.share_policy_events)
-        self.online_topic_share = np.array([fu.share_policy_events, fu.share_family_health,
-                                            fu.share_youth_lectures]) / max(total.sum() / outreach.sum(), 1e-12)
+        topics = np.array([fu.share_policy_events, fu.share_family_health, fu.share_youth_lectures])
+        self.online_topic_share = topics / topics.sum() if topics.sum() > 0 else np.full(3, 1 / 3)
         self.spent_year = {ch: np.zeros_like(m) for ch, m in self.money_year.items()}
         a = self.cfg.activities
         self.target_year = {
@@ -460,9 +474,10 @@ class OutreachModel(Model):
         """Events of a county-level activity this month: the plan's share so far less what was
         done, limited by the channel's money and the professional hours."""
         moy = self.month_of_year
-        demand = np.floor(self.target_year[activity] * self.cum_season[activity][moy - 1]
+        season = self.season_key(activity, self.month)
+        demand = np.floor(self.target_year[activity] * self.cum_season[season][moy - 1]
                           - self.done_year[activity] + 1e-9)
-        units, bound = _capacity(demand, self._available(activity, activity), unit_cost,
+        units, bound = _capacity(demand, self._available(activity, season), unit_cost,
                                  self.hours_left, unit_hours)
         units = np.floor(units + 1e-9)
         self._bind(activity, bound)
@@ -580,7 +595,7 @@ class OutreachModel(Model):
         ``population.scale`` beyond sampling error; sampled families are then served with the
         resulting probabilities.
         """
-        a, st, W = self.cfg.activities, self.cfg.staffing, self.W
+        a, st = self.cfg.activities, self.cfg.staffing
         f, v, s = self.f, self.v, self.state
         moy = self.month_of_year
         vol = self.volunteers
@@ -701,7 +716,7 @@ class OutreachModel(Model):
         rate_v = (st.p_volunteer_recruit_month * np.maximum(n_active_v, 1) * (0.5 + use_v)
                   * (1 + st.rel_recruit_stipend_per_100yuan * stipend / 100))
         u = self.draw("volunteers.recruit").random(self.v.n)
-        new = poisson.ppf(u, rate_v).astype(np.int64)  # one uniform per village (inverse CDF)
+        new = np.maximum(poisson.ppf(u, rate_v), 0).astype(np.int64)  # one uniform per village (inverse CDF)
         if new.sum():
             vol.append(np.repeat(np.arange(self.v.n), new), st.volunteer_hours_per_month, self.month + 1)
             self.recruited += int(new.sum())

@@ -218,11 +218,19 @@ def _apply_overrides(overrides: list[str], pop: PopulationConfig, net: NetworkCo
         names = {f.name: f for f in dataclasses.fields(groups[group])}
         if name not in names:
             raise ConfigError(key, raw, f"key must be one of {sorted(names)}")
-        current = getattr(groups[group], name)
-        try:
-            value = type(current)(raw) if not isinstance(current, bool) else raw.lower() in ("1", "true", "yes")
-        except ValueError:
-            raise ConfigError(key, raw, f"must be a {type(current).__name__}") from None
+        kind = names[name].type  # a string under `from __future__ import annotations`
+        convert = {"float": float, "int": int, "str": str}.get(kind)
+        if kind == "bool":
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ConfigError(key, raw, "must be true or false")
+            value = raw.lower() in ("true", "1", "yes")
+        elif convert is None:
+            raise ConfigError(key, raw, "cannot be set from this command (use outreach-sim)")
+        else:
+            try:
+                value = convert(raw)
+            except ValueError:
+                raise ConfigError(key, raw, f"must be a {kind}") from None
         values[group][name] = value
     return tuple(dataclasses.replace(groups[g], **values[g]) for g in groups)
 

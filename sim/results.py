@@ -3,8 +3,8 @@
 Files (plots and reports read only these):
 
 * ``summary.json``: :func:`sim.metrics.summary` plus ``scenario``, ``seed``, ``scale``,
-  ``months``, ``runtime_s``, ``package_version``, ``git_commit``, ``config_hash`` and
-  ``status``; ``config.json``: the resolved config.
+  ``months``, ``runtime_s`` and ``timing`` (the only fields that vary between identical runs),
+  ``package_version``, ``git_commit``, ``config_hash`` and ``status``; ``config.json``: the resolved config.
 * ``summary.csv``: the summary flattened to ``key,value`` rows (for a spreadsheet).
 * ``monthly.parquet``: one row per month (province series).
 * ``counties.parquet``: one row per county (money, spend, coverage, binding, results of the
@@ -33,7 +33,7 @@ from sim.config import RunConfig
 from sim.metrics import EQUITY_INDICATORS, FAMILY_INDICATORS, last_year, summary
 from sim.model import ACTIVITIES, OutreachModel
 
-TIMING_KEYS = ("runtime_s",)
+TIMING_KEYS = ("runtime_s", "timing")
 """Summary keys that vary between identical runs."""
 
 
@@ -144,19 +144,20 @@ def county_tables(m: OutreachModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     return wide, long
 
 
-def run_summary(m: OutreachModel, cfg: RunConfig, runtime_s: float) -> dict:
+def run_summary(m: OutreachModel, cfg: RunConfig, runtime_s: float, timing: dict | None = None) -> dict:
     s = summary(m)
     return {
         "status": "ok", "scenario": cfg.scenario.name, "seed": cfg.seed, "scale": cfg.population.scale,
-        "months": cfg.months, **s, "runtime_s": round(runtime_s, 3),
+        "months": cfg.months, **s, "runtime_s": round(runtime_s, 3), "timing": timing or {},
         "package_version": sim.__version__, "git_commit": git_commit(), "config_hash": config_hash(cfg),
     }
 
 
-def write_run(out_dir: Path, m: OutreachModel, cfg: RunConfig, runtime_s: float) -> dict:
+def write_run(out_dir: Path, m: OutreachModel, cfg: RunConfig, runtime_s: float,
+              timing: dict | None = None) -> dict:
     """Write every file of a finished run into ``out_dir``; returns the summary."""
     out_dir = Path(out_dir)
-    s = run_summary(m, cfg, runtime_s)
+    s = run_summary(m, cfg, runtime_s, timing)
     write_json(out_dir / "config.json", config_dict(cfg))
     _atomic(out_dir / "monthly.parquet", lambda t: monthly_table(m).to_parquet(t, index=False))
     wide, long = county_tables(m)

@@ -31,6 +31,7 @@ import numpy as np
 
 from sim.admin import Admin, largest_remainder
 from sim.config import PopulationConfig
+from sim.errors import ConfigError
 from sim.rng import stream
 
 URBAN_PROPENSITY = {"district": 3.0, "county-level city": 1.0, "county": 0.45, "autonomous county": 0.35}
@@ -100,6 +101,10 @@ def build_villages(admin: Admin, cfg: PopulationConfig) -> Villages:
     """Allot, place and describe the villages; deterministic in ``cfg.seed``."""
     c = admin.counties
     n_c = len(c)
+    n_towns = int(c["n_townships"].sum())
+    if cfg.n_villages < n_towns:
+        raise ConfigError("population.n_villages", cfg.n_villages,
+                          f"must be at least {n_towns} (one village per township)")
     rng = stream(cfg.seed, "province.villages")
     v_per_county = largest_remainder(cfg.n_villages, c["population"].to_numpy(float))
     t_per_county = np.minimum(c["n_townships"].to_numpy(), v_per_county)

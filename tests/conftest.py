@@ -1,0 +1,91 @@
+"""Shared fixtures: one small province built once per test session, in a temporary cache.
+
+Every build in the tests passes an explicit ``cache_dir`` (or ``use_cache=False``), so the
+suite never reads or writes ``~/.cache/outreach-sim``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.admin import Admin, data_path, load_admin
+from sim.config import NetworkConfig, PopulationConfig
+from sim.province import Province, build_province
+
+SCALE = 0.01
+"""Scale of the session province (about 229,000 simulated families)."""
+
+N_PREFECTURES = 14
+N_COUNTIES = 122
+N_TOWNSHIPS = 1919
+N_VILLAGES = 29213
+PROVINCE_POPULATION = 66_444_864
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """A session-wide cache directory (empty at the start of the session)."""
+    return tmp_path_factory.mktemp("province-cache")
+
+
+@pytest.fixture(scope="session")
+def province(cache_dir) -> Province:
+    """The default province at scale 0.01, built once into the session cache."""
+    p = build_province(PopulationConfig(scale=SCALE, cache_dir=str(cache_dir)), NetworkConfig(),
+                       progress=False)
+    assert not p.cache_hit, "the session cache must start empty"
+    return p
+
+
+@pytest.fixture(scope="session")
+def admin() -> Admin:
+    return load_admin()
+
+
+@pytest.fixture(scope="session")
+def raw_admin() -> pd.DataFrame:
+    """The county table exactly as embedded (``pop_2020`` is NaN where there is no census figure)."""
+    return pd.read_csv(data_path("hunan_admin.csv"))
+
+
+def assert_arrays_equal(a, b, what: str = "") -> None:
+    """Every array field of two dataclass instances (or dicts of arrays) is identical."""
+    da = a if isinstance(a, dict) else vars(a)
+    db = b if isinstance(b, dict) else vars(b)
+    assert da.keys() == db.keys()
+    for name, x in da.items():
+        y = db[name]
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype, f"{what}{name}: dtype {x.dtype} != {y.dtype}"
+            assert np.array_equal(x, y), f"{what}{name} differs"
+        else:
+            assert x == y, f"{what}{name}: {x!r} != {y!r}"
+
+
+def assert_networks_equal(a, b) -> None:
+    if a is None or b is None:
+        assert a is None and b is None
+        return
+    assert a.shape == b.shape
+    assert a.nnz == b.nnz
+    assert (a != b).nnz == 0
+
+
+def assert_provinces_equal(p, q) -> None:
+    assert_arrays_equal(p.villages, q.villages, "villages.")
+    assert_arrays_equal(p.families, q.families, "families.")
+    assert_networks_equal(p.network, q.network)
+
+
+def assert_provinces_differ(p, q) -> None:
+    """Every random array of the villages and families differs between two builds."""
+    for name in ("x", "y", "population", "households", "digital_share", "migrant_share",
+                 "special_share", "hardship_share", "remoteness_min"):
+        assert not np.array_equal(getattr(p.villages, name), getattr(q.villages, name)), name
+    for name in ("size", "n_elderly", "special", "hardship", "migrant", "digital"):
+        a, b = getattr(p.families, name), getattr(q.families, name)
+        assert len(a) != len(b) or not np.array_equal(a, b), name

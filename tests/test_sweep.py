@@ -1,0 +1,236 @@
+"""Sweeps: resume, failed jobs, launchers giving identical results, Ray on 127.0.0.1, compare."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.compare import compare, runs_table
+from sim.compare import main as compare_main
+from sim.results import TIMING_KEYS
+
+SMALL = ["population.scale=0.005", "months=3"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    e = dict(os.environ)
+    e["OUTREACH_SIM_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    return e
+
+
+def sweep(args, env, cwd, timeout=600):
+    return subprocess.run([sys.executable, "-m", "sim", "-m", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def summaries(sweep_dir: Path) -> dict[str, dict]:
+    out = {}
+    for p in sorted(sweep_dir.glob("*/summary.json")):
+        s = json.loads(p.read_text())
+        for k in TIMING_KEYS:
+            s.pop(k)
+        out[p.parent.name] = s
+    return out
+
+
+def test_resume_skips_complete_jobs_and_failed_jobs_do_not_stop_others(tmp_path, env):
+    d = tmp_path / "sweep"
+    args = ["population.n_villages=100,29213", "seed=1,2", *SMALL, f"hydra.sweep.dir={d}"]
+    r = sweep(args, env, tmp_path)
+    assert r.returncode == 1, r.stderr  # two jobs failed
+    assert "sweep finished: 2 complete, 2 failed, 0 incomplete" in r.stdout
+    assert "re-run only these" in r.stdout and f"hydra.sweep.dir={d}" in r.stdout
+    good = sorted(p.parent.name for p in d.glob("*/summary.json"))
+    assert good == ["months=3,population.n_villages=29213,population.scale=0.005,seed=1",
+                    "months=3,population.n_villages=29213,population.scale=0.005,seed=2"]
+    failed = sorted(d.glob("*/failed.json"))
+    assert len(failed) == 2
+    assert "population.n_villages=100 is not allowed" in json.loads(failed[0].read_text())["error"]
+
+    # Remove one complete job; the re-run computes only that one and skips the other.
+    before = {p: p.stat().st_mtime_ns for p in d.glob("*/summary.json")}
+    victim = sorted(before)[0]
+    victim.unlink()
+    r = sweep(args, env, tmp_path)
+    assert r.stdout.count("skipped (already complete)") == 1
+    after = {p: p.stat().st_mtime_ns for p in d.glob("*/summary.json")}
+    assert victim in after
+    kept = sorted(before)[1]
+    assert after[kept] == before[kept]
+
+
+def test_config_change_reruns_a_job(tmp_path, env):
+    d = tmp_path / "sweep"
+    base = ["seed=1", "population.scale=0.005", f"hydra.sweep.dir={d}", "hydra/launcher=basic"]
+    assert sweep([*base, "months=2"], env, tmp_path).returncode == 0
+    # Same job folder name is not reused for a different config (override_dirname differs) ...
+    assert sweep([*base, "months=3"], env, tmp_path).returncode == 0
+    assert len(list(d.glob("*/summary.json"))) == 2
+    # ... and a job folder whose summary has another config hash is recomputed.
+    job = next(d.glob("months=2*"))
+    s = json.loads((job / "summary.json").read_text())
+    s["config_hash"] = "stale"
+    (job / "summary.json").write_text(json.dumps(s))
+    r = sweep([*base, "months=2"], env, tmp_path)
+    assert "skipped" not in r.stdout
+    assert json.loads((job / "summary.json").read_text())["config_hash"] != "stale"
+
+
+def test_basic_and_joblib_launchers_give_identical_summaries(tmp_path, env):
+    args = ["scenario=baseline_2021,budget_plus_20", "seed=1,2", *SMALL]
+    a = sweep([*args, f"hydra.sweep.dir={tmp_path / 'basic'}", "hydra/launcher=basic"], env, tmp_path)
+    b = sweep([*args, f"hydra.sweep.dir={tmp_path / 'joblib'}", "hydra/launcher=joblib"], env, tmp_path)
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    sa, sb = summaries(tmp_path / "basic"), summaries(tmp_path / "joblib")
+    assert len(sa) == 4 and sa == sb
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, "the Ray head exited"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                time.sleep(3)  # the GCS accepts connections a moment before it serves them
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"the Ray head did not open port {port} within {timeout} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None
+                    or shutil.which("ray", path=str(Path(sys.executable).parent)) is None,
+                    reason="the ray extra is not installed (pip install -e '.[ray]')")
+def test_ray_launcher_on_a_local_head(tmp_path, env):
+    """Start a Ray head on 127.0.0.1, sweep through it, compare with the basic launcher, stop it."""
+    ray = str(Path(sys.executable).parent / "ray")
+    port = _free_port()
+    # A fresh, short RAY_TMPDIR: Ray's unix socket paths must stay under 108 characters.
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    head_env = dict(env, RAY_TMPDIR=ray_tmp)
+    head_env.pop("RAY_ADDRESS", None)
+    e = dict(head_env, RAY_ADDRESS=f"127.0.0.1:{port}")
+    head = subprocess.Popen([ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+                             f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                             "--disable-usage-stats"], env=head_env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for_port(port, head, timeout=90)
+        args = ["scenario=baseline_2021,budget_plus_20", "seed=1", *SMALL]
+        r = sweep([*args, f"hydra.sweep.dir={tmp_path / 'ray_sweep'}", "hydra/launcher=ray"], e, tmp_path,
+                  timeout=300)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+        sr = summaries(tmp_path / "ray_sweep")
+        assert len(sr) == 2 and all(s["status"] == "ok" for s in sr.values())
+        b = sweep([*args, f"hydra.sweep.dir={tmp_path / 'basic'}", "hydra/launcher=basic"], env, tmp_path)
+        assert b.returncode == 0
+        assert summaries(tmp_path / "basic") == sr
+    finally:  # stop the head by its pid: SIGTERM lets it stop its processes, then SIGKILL the rest
+        if head.poll() is None:
+            head.send_signal(signal.SIGTERM)
+            try:
+                head.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(head.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        head.wait(timeout=10)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def _fake_run(root: Path, name: str, scenario: str, seed: int, cov: float, extra: dict | None = None):
+    d = root / name
+    (d / ".hydra").mkdir(parents=True)
+    overrides = [f"scenario={scenario}", f"seed={seed}", *[f"{k}={v}" for k, v in (extra or {}).items()]]
+    (d / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    s = {"scenario": scenario, "seed": seed, "scale": 0.01, "months": 12, "config_hash": name,
+         "coverage": {"youth_education": cov}, "reported": {"youth_lectures": 100 * cov},
+         "execution_rate": 0.9, "runtime_s": 1.0}
+    (d / "summary.json").write_text(json.dumps(s))
+
+
+def test_compare_exact_values_on_a_hand_built_sweep(tmp_path, capsys):
+    root = tmp_path / "sweep"
+    base = {1: 0.20, 2: 0.30, 3: 0.40}
+    plus = {1: 0.25, 2: 0.36, 3: 0.47}
+    for seed in base:
+        _fake_run(root, f"b{seed}", "baseline_2021", seed, base[seed])
+        _fake_run(root, f"p{seed}", "budget_plus_20", seed, plus[seed])
+    (root / "broken" / ".hydra").mkdir(parents=True)
+    (root / "broken" / ".hydra" / "overrides.yaml").write_text("- seed=9\n")
+    (root / "broken" / "failed.json").write_text("{}")
+    (root / "unfinished" / ".hydra").mkdir(parents=True)
+    (root / "unfinished" / ".hydra" / "overrides.yaml").write_text("- seed=8\n")
+    df, missing, failed = runs_table([root])
+    assert len(df) == 6 and [p.name for p in missing] == ["unfinished"] and [p.name for p in failed] == ["broken"]
+    cmp = compare(df, "scenario=baseline_2021")
+    row = cmp[(cmp["scenario"] == "budget_plus_20") & (cmp["indicator"] == "coverage.youth_education")].iloc[0]
+    assert row["n"] == 3 and row["n_pairs"] == 3
+    assert row["mean"] == pytest.approx(np.mean(list(plus.values())))
+    assert row["median"] == pytest.approx(0.36)
+    assert row["diff_mean"] == pytest.approx(np.mean([0.05, 0.06, 0.07]))
+    assert row["diff_p5"] == pytest.approx(np.percentile([0.05, 0.06, 0.07], 5))
+    assert row["diff_p95"] == pytest.approx(np.percentile([0.05, 0.06, 0.07], 95))
+    b = cmp[(cmp["scenario"] == "baseline_2021") & (cmp["indicator"] == "coverage.youth_education")].iloc[0]
+    assert b["is_baseline"] and b["diff_mean"] == 0.0
+    assert compare_main([str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "read 6 complete runs in 2 groups; 1 incomplete, 1 failed" in out
+    written = pd.read_parquet(root / "compare.parquet")
+    assert len(written) == len(cmp) and (root / "compare.csv").is_file()
+
+
+def test_compare_pairs_within_swept_parameters(tmp_path):
+    root = tmp_path / "sweep"
+    for m in ("0.8", "1.2"):
+        for seed in (1, 2):
+            _fake_run(root, f"b{m}{seed}", "baseline_2021", seed, 0.1 * seed + float(m), {"funding.multiplier": m})
+            _fake_run(root, f"x{m}{seed}", "need_based", seed, 0.1 * seed + float(m) + 0.01, {"funding.multiplier": m})
+    cmp = compare(runs_table([root])[0], "scenario=baseline_2021")
+    rows = cmp[(cmp["scenario"] == "need_based") & (cmp["indicator"] == "coverage.youth_education")]
+    assert len(rows) == 2
+    assert rows["diff_mean"].to_numpy() == pytest.approx([0.01, 0.01])
+    assert set(rows["n_pairs"]) == {2}
+
+
+def test_compare_bad_input(tmp_path, capsys):
+    assert compare_main([str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert compare_main([str(tmp_path)]) == 2
+    assert "no complete runs" in capsys.readouterr().err
+
+
+def test_paired_differences_are_much_tighter_than_unpaired(tmp_path, env):
+    """Common random numbers: budget_plus_20 - baseline varies far less by seed when paired."""
+    d = tmp_path / "crn"
+    r = sweep(["scenario=baseline_2021,budget_plus_20", "seed=1,2,3,4,5", "population.scale=0.005",
+               f"hydra.sweep.dir={d}"], env, tmp_path)
+    assert r.returncode == 0, r.stderr
+    df = runs_table([d])[0]
+    col = "reported.person_visits"
+    a = df[df["scenario"] == "baseline_2021"].sort_values("seed")[col].to_numpy()
+    b = df[df["scenario"] == "budget_plus_20"].sort_values("seed")[col].to_numpy()
+    paired = np.var(b - a, ddof=1)
+    unpaired = np.var(a, ddof=1) + np.var(b, ddof=1)
+    assert paired < 0.25 * unpaired, (paired, unpaired)
