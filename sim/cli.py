@@ -74,6 +74,19 @@ def to_run_config(cfg) -> C.RunConfig:
     return obj
 
 
+def compose_run_config(overrides: list[str]) -> C.RunConfig:
+    """The RunConfig of ``conf/config.yaml`` with ``overrides`` (one job; errors as UserError)."""
+    from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+            return to_run_config(compose(config_name="config", overrides=list(overrides)))
+    except UserError:
+        raise
+    except Exception as ex:  # noqa: BLE001 - composition errors become one line
+        raise UserError(_error_line(ex)) from None
+
+
 def run_job(cfg: C.RunConfig, out_dir: Path, *, quiet: bool = False) -> dict:
     """Run one configured job and write its files into ``out_dir`` (a plain function for tests)."""
     from sim.model import OutreachModel

@@ -222,7 +222,7 @@ class ActivitiesConfig:
     nursing_subsidy_yuan_per_person: float = 1098.0
     claim_hours: float = 2.0
     livelihood_cost_yuan_per_household: float = 400.0
-    livelihood_target_share: float = 0.25
+    livelihood_target_share: float = 0.15
     """Yearly plan: livelihood projects for this share of the county's hardship households."""
     livelihood_hours: float = 1.0
     contact_hours_per_family_month: float = 1.0

@@ -97,6 +97,7 @@ def summary(m: OutreachModel) -> dict:
         "person_visits": float(cm["person_visits"].sum()),
         "insured_special_households": float(m.state["insured"][sp].sum() * W),
         "nursing_subsidy_people": float(cm["subsidised"].sum()),
+        "hospitalised_special_people": float(hosp),
         "hardship_households_helped": float(family_indicator(m, "hardship_assisted")[1].sum() * W),
         "livestream_viewers": float(m.province_month["livestream_viewers"][ly].sum()),
     }
