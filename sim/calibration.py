@@ -259,8 +259,8 @@ def odd_table(result: dict, params: list[Param], spec: dict, validation: list[di
     lines += ["", f"Validation after the fit (`outreach-sim-validate`, scale {scale}, seeds {seeds}):", "",
               "| figure | reported | simulated median | 90 % interval | error |", "|---|---|---|---|---|"]
     for r in validation:
-        lines.append(f"| {r['figure']} | {r['reported']:,.3f} | {r['median']:,.3f} | {r['p5']:,.3f} – {r['p95']:,.3f} | "
-                     f"{100 * r['rel_error']:+.1f} % |")
+        lines.append(f"| {r['figure']} | {r['reported']:,.3f} | {r['median']:,.3f} | "
+                     f"{r['p5']:,.3f} – {r['p95']:,.3f} | {100 * r['rel_error']:+.1f} % |")
     lines += ["", ODD_END]
     return "\n".join(lines)
 
