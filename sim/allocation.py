@@ -5,7 +5,7 @@ The ``as_reported`` pattern synthesises 2021 budgets from what the report says:
 * prefectures: Changsha 3.86 M; Xiangtan, Changde, Zhangjiajie and Loudi above 2 M (2.1 M);
   the rest 1.0-1.9 M rising with population. Scaled to ``funding.prefecture_budget_yuan``.
 * counties: Yizhang and Yongxing above 3 M (3.2 M); the eight counties named above 2 M (2.3 M);
-  the most populous others up to 27 counties in all above 1 M (1.0-1.8 M); the rest 0.2-0.95 M
+  the most populous others up to 27 counties in all above 1 M (1.05-1.8 M); the rest 0.2-0.95 M
   rising with population. Scaled to ``funding.county_budget_yuan``.
 
 Policies split a pot among counties with weights: ``as_reported`` (the pattern above, and for
@@ -57,7 +57,7 @@ def county_pattern(counties: pd.DataFrame) -> np.ndarray:
     n_more = N_COUNTIES_OVER_1M - int(over3.sum() + over2.sum())
     by_pop = rest[np.argsort(-pop[rest], kind="stable")]
     over1, low = by_pop[:n_more], by_pop[n_more:]
-    b[over1] = _ramp(pop[over1], 1.0e6, 1.8e6)
+    b[over1] = _ramp(pop[over1], 1.05e6, 1.8e6)
     b[low] = _ramp(pop[low], 0.2e6, 0.95e6)
     return b
 

@@ -66,6 +66,8 @@ def load_targets() -> list[Target]:
          asst["nursing_subsidy_yuan"]["cn"]),
         ("hardship_households_helped", asst["hardship_households_helped"]["value"],
          "reported.hardship_households_helped", asst["hardship_households_helped"]["cn"]),
+        ("policy_events", he["policy_theme_activities"]["value"], "reported.policy_events",
+         he["policy_theme_activities"]["cn"]),
         ("livestream_viewers", viewers, "reported.livestream_viewers", "35 万 + 65 万 + 92 万人次"),
         ("execution_rate", fu["budget_execution_rate"]["value"], "execution_rate", fu["budget_execution_rate"]["cn"]),
     ]

@@ -104,7 +104,7 @@ class FundingConfig:
     """Funds and goods raised for festival visits (not from association budgets)."""
     prefecture_budget_yuan: float = 24.36e6
     """All 14 prefecture budgets together: the sum of the 2021 pattern (each >= 1 M; Changsha 3.86 M)."""
-    county_budget_yuan: float = 99.54e6
+    county_budget_yuan: float = 100.1e6
     """All 122 county budgets together: the sum of the 2021 pattern (0.2-3.2 M; 27 counties above 1 M)."""
     outreach_share: float = 0.35
     """Share of prefecture and county budgets available to outreach activities (rest: staff, offices)."""

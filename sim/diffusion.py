@@ -12,6 +12,8 @@ only its own families as contacts, so its neighbour term is ``a_v``.
 
 Since ``d_i`` is zero for most families, the probability takes two values per village (digital
 or not) for them; families that attended get their own. One uniform draw per family and topic.
+:func:`step_topic` applies the rule to every family at once; the model applies it with
+:func:`step_block` to blocks of ``BLOCK`` consecutive families, with the same result.
 """
 
 from __future__ import annotations
@@ -19,16 +21,46 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+BLOCK = 1 << 18
+"""Families per block of the engine's per-family passes (draws, comparisons, village sums): a
+block's temporaries stay in the CPU cache, and no temporary of one value per family is needed."""
+
 
 def per_village_sum(values: np.ndarray, village_start: np.ndarray) -> np.ndarray:
     """Sum of ``values`` (one per family, families sorted by village) in each village."""
     values = np.asarray(values)
+    top = 1 if values.dtype == bool else 255  # the largest value of a one-byte type
     if values.dtype == bool:
         values = values.view(np.uint8)
-    # A trailing zero gives empty villages at the end a valid start index.
-    out = np.add.reduceat(np.append(values, values.dtype.type(0)), village_start[:-1], dtype=np.float64)
-    out[np.diff(village_start) == 0] = 0  # reduceat gives the next row for an empty slice
+    starts = village_start[:-1]
+    sizes = np.diff(village_start)
+    n = len(values)
+    if values.dtype.kind == "u" and values.dtype.itemsize == 1:
+        # Small unsigned integers (flags, members) sum exactly in the narrowest unsigned type
+        # that holds the largest village's sum. reduceat first copies its whole input into that
+        # type, so it runs on blocks of whole villages of about BLOCK families (villages from
+        # `last` on are empty: start == n).
+        acc = _count_dtype(int(sizes.max(initial=0)) * top)
+        out = np.zeros(len(starts), dtype=acc)
+        last = int(np.searchsorted(starts, n))
+        cuts = np.append(np.unique(np.searchsorted(starts[:last], np.arange(0, n, BLOCK))), last)
+        for va, vb in zip(cuts[:-1], cuts[1:], strict=True):
+            if va < vb:
+                a, b = starts[va], (starts[vb] if vb < last else n)
+                out[va:vb] = np.add.reduceat(values[a:b], starts[va:vb] - a, dtype=acc)
+        out = out.astype(np.float64)
+    else:  # a trailing zero gives empty villages at the end a valid start index
+        out = np.add.reduceat(np.append(values, values.dtype.type(0)), starts, dtype=np.float64)
+    out[sizes == 0] = 0  # reduceat gives the next row for an empty slice
     return out
+
+
+def _count_dtype(max_sum: int) -> type:
+    """The narrowest unsigned integer type that holds ``max_sum``."""
+    for dt in (np.uint16, np.uint32):
+        if max_sum <= np.iinfo(dt).max:
+            return dt
+    return np.uint64
 
 
 def village_aware_share(aware: np.ndarray, village_start: np.ndarray) -> np.ndarray:
@@ -36,15 +68,49 @@ def village_aware_share(aware: np.ndarray, village_start: np.ndarray) -> np.ndar
     return per_village_sum(aware, village_start) / np.maximum(np.diff(village_start), 1)
 
 
+def network_degree(network: sp.csr_matrix | None) -> np.ndarray | None:
+    """``sum_u A_vu`` of every village (``None`` for a well-mixed province)."""
+    return None if network is None else np.asarray(network.sum(axis=1)).ravel()
+
+
 def contact_share(a_v: np.ndarray, network: sp.csr_matrix | None, theta: float,
-                  n_families: np.ndarray) -> np.ndarray:
-    """``w`` of every village from the village aware shares ``a_v``."""
+                  n_families: np.ndarray, degree: np.ndarray | None = None) -> np.ndarray:
+    """``w`` of every village from the village aware shares ``a_v`` (``degree``: the
+    network's :func:`network_degree`, computed here when not given)."""
     if network is None:  # well mixed: the province's share (by families)
         return np.full(len(a_v), float((a_v * n_families).sum() / max(n_families.sum(), 1)))
-    deg = np.asarray(network.sum(axis=1)).ravel()
+    deg = network_degree(network) if degree is None else degree
     neigh = network @ a_v
     neigh = np.where(deg > 0, neigh / np.maximum(deg, 1), a_v)
     return (1 - theta) * a_v + theta * neigh
+
+
+def attended_hazards(parts: list[tuple[np.ndarray, float]]) -> tuple[np.ndarray, np.ndarray | float]:
+    """Each family that attended once (sorted indices) with its summed hazard ``d_i``.
+
+    Args:
+        parts: (family indices, hazard per attendance) of each activity this month.
+
+    Returns:
+        (indices, hazards), or (empty, 0.0) when nobody attended. A family that attended
+        several activities gets the sum of their hazards, added in the order of ``parts``.
+    """
+    if not parts:
+        return np.empty(0, np.int64), 0.0
+    idx = np.concatenate([p[0] for p in parts])
+    h = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
+    if len(idx) == 0:
+        return idx, h
+    # The parts are mostly sorted runs, which a stable sort merges in about linear time
+    # (np.unique's default sort does not); the result is np.unique's.
+    order = np.argsort(idx, kind="stable")
+    srt = idx[order]
+    first = np.empty(len(srt), dtype=bool)
+    first[0] = True
+    np.not_equal(srt[1:], srt[:-1], out=first[1:])
+    inv = np.empty(len(srt), dtype=np.intp)
+    inv[order] = np.cumsum(first) - 1
+    return srt[first], np.bincount(inv, weights=h)
 
 
 def step_topic(aware: np.ndarray, u: np.ndarray, village_digital: np.ndarray, w_v: np.ndarray,
@@ -61,14 +127,36 @@ def step_topic(aware: np.ndarray, u: np.ndarray, village_digital: np.ndarray, w_
         attended: indices of families that attended an activity on the topic this month.
         d_attended: hazard ``d_i`` of those families (scalar or per index).
     """
+    tables = hazard_tables(w_v, p_ext, q)
+    return step_block(aware, u, village_digital, tables, attended, d_attended)
+
+
+def hazard_tables(w_v: np.ndarray, p_ext: float, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """The month's hazard ``q * w_v + p_ext * digital`` per (village, digital), flattened
+    (index ``2 * village + digital``), and its probability ``1 - exp(-hazard)`` as float32."""
     base = np.empty((len(w_v), 2))
     base[:, 0] = q * w_v
     base[:, 1] = q * w_v + p_ext
-    p_table = (-np.expm1(-base)).astype(np.float32).ravel()
-    new = u < p_table[village_digital]
+    base = base.ravel()
+    return base, (-np.expm1(-base)).astype(np.float32)
+
+
+def step_block(aware: np.ndarray, u: np.ndarray, village_digital: np.ndarray,
+               tables: tuple[np.ndarray, np.ndarray], attended: np.ndarray,
+               d_attended: float | np.ndarray, *, count: bool = True) -> int | None:
+    """:func:`step_topic` on a block of consecutive families, with the month's
+    :func:`hazard_tables`: ``aware``, ``u`` and ``village_digital`` are the block's rows and
+    ``attended`` indexes into them. The model runs blocks that fit in the CPU cache.
+    With ``count=False`` the newly aware are not counted (returns None)."""
+    base, p_table = tables
+    # The indices are valid by construction; mode="clip" skips numpy's bounds check and buffer.
+    new = np.less(u, np.take(p_table, village_digital, mode="clip"))
     if len(attended):
-        h = base.ravel()[village_digital[attended]] + d_attended
+        h = base[village_digital[attended]] + d_attended
         new[attended] = u[attended] < -np.expm1(-h)
-    new &= ~aware
+    if not count:
+        aware |= new
+        return None
+    np.greater(new, aware, out=new)  # new and not yet aware
     aware |= new
-    return int(new.sum())
+    return int(np.count_nonzero(new))

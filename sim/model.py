@@ -31,7 +31,11 @@ Each step is one month, in this order:
 
 Every random decision draws from its own named stream (``self.draw``) for all rows of a fixed
 set (all families, families with youth, special families, ...) and then masks, so two
-scenarios with the same seed draw the same numbers for the same families.
+scenarios with the same seed draw the same numbers for the same families. Per-family draws
+and comparisons run in blocks of ``sim.diffusion.BLOCK`` families (the same numbers as one
+draw; no per-family temporary is allocated), a month's stream that no decision uses is not
+drawn, and runs of families that cannot be reached (probability 0) are skipped with PCG64's
+``advance``: none of this changes any family's number.
 
 Money is in yuan and hours in staff-hours, both at full province scale: a simulated family
 stands for ``weight`` families and costs ``weight`` times the unit cost.
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 from mesa import DataCollector, Model
+from scipy.special import pdtr
 from scipy.stats import poisson
 
 from sim.agents import (
@@ -53,7 +58,16 @@ from sim.agents import (
 from sim.allocation import county_pattern, policy_weights, prefecture_pattern
 from sim.calendar import seasonal_weights
 from sim.config import TOPICS, RunConfig
-from sim.diffusion import contact_share, per_village_sum, step_topic, village_aware_share
+from sim.diffusion import (
+    BLOCK,
+    attended_hazards,
+    contact_share,
+    hazard_tables,
+    network_degree,
+    per_village_sum,
+    step_block,
+    village_aware_share,
+)
 from sim.metrics import ACTIVITIES, family_indicator
 from sim.population import make_volunteers
 from sim.province import Province, build_province
@@ -67,6 +81,26 @@ NONE, MONEY, STAFF = 0, 1, 2
 """Binding codes are bit flags: MONEY | STAFF (3) when both limits cut the activity."""
 FLAGS = ("youth_reached", "health_reached", "visited", "livelihood_helped", "insured", "contact",
          "green_channel", "family_doctor", "eligible_visit")
+
+
+def _blocks(stop: int, start: int = 0) -> list[tuple[int, int]]:
+    """(start, stop) of the blocks of ``BLOCK`` rows that cover rows ``start`` to ``stop``."""
+    return [(i, min(i + BLOCK, stop)) for i in range(start, stop, BLOCK)]
+
+
+def _lexsort_group_key(group: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """``np.lexsort((key, group))``: by group, then key, then row.
+
+    Keys drawn by ``Generator.random`` are multiples of 2**-53 in [0, 1), so (group, key) packs
+    exactly into one uint64 whose stable argsort is the same order, 3-4 times faster than
+    lexsort. Other keys or groups fall back to lexsort.
+    """
+    k = key * 2.0**53
+    if (len(key) and key.dtype == np.float64 and 0 <= group.min() and group.max() < 2**10
+            and 0 <= k.min() and k.max() < 2.0**53 and np.array_equal(k, np.floor(k))):
+        packed = k.astype(np.uint64) | (group.astype(np.uint64) << np.uint64(53))
+        return np.argsort(packed, kind="stable")
+    return np.lexsort((key, group))
 
 
 def _capacity(demand, money_available, unit_cost, hours_available, unit_hours):
@@ -112,8 +146,8 @@ class OutreachModel(Model):
         self.counties = [CountyAssociation(self, i) for i in range(self.n_c)]
         self.datacollector = DataCollector(model_reporters={
             "month": lambda m: m.month,
-            **{f"aware_{t}": (lambda m, t=t: float(m.aware[t].mean())) for t in TOPICS},
-            "youth_reached": lambda m: m._share("youth_reached", m.idx_youth),
+            **{f"aware_{t}": (lambda m, t=t: m._mean(m.aware[t])) for t in TOPICS},
+            "youth_reached": lambda m: m._youth_share("youth_reached"),
             "special_visited": lambda m: m._share("visited", m.idx_special),
             "special_contact": lambda m: m._share("contact", m.idx_special),
             "volunteers_active": lambda m: m.volunteers.n_active,
@@ -131,21 +165,42 @@ class OutreachModel(Model):
         vc = v.county.astype(np.int64)
         self.v_county = vc
         self.n_v = np.diff(f.village_start)
+        self.degree_v = network_degree(p.network)
         self.fam_full_v = self.n_v * self.W
         self.n_v_c = np.bincount(v.county, weights=self.n_v, minlength=p.n_counties).astype(float)
         self.county_population = p.admin.counties["population"].to_numpy(float)
         self.county_pref = p.admin.counties["pref"].to_numpy()
 
         # Fixed sets of families (independent of policy, so draws over them are shared).
-        self.idx_youth = np.flatnonzero(f.n_youth > 0)
+        # int32 (like f.village): half the memory of flatnonzero's int64, filled block by block.
+        self.idx_youth = np.empty(np.count_nonzero(f.n_youth), dtype=np.int32)
+        k = 0
+        for i, j in _blocks(f.n):
+            rows = np.flatnonzero(f.n_youth[i:j])
+            self.idx_youth[k:k + len(rows)] = rows + i
+            k += len(rows)
         self.idx_special = np.flatnonzero(f.special)
         self.idx_hardship = np.flatnonzero(f.hardship)
-        self.idx_digital = np.flatnonzero(f.digital)
-        u = stream(cfg.seed, "setup.elderly_difficulty").random(f.n)
-        elderly_diff = (f.n_elderly > 0) & (u < a.elderly_difficulty_share) & ~f.special & ~f.hardship
-        self.idx_eligible = np.flatnonzero(f.special | f.hardship | elderly_diff)
+        # Visit-eligible: special, hardship, or members 60+ and in difficulty (one uniform per family).
+        rs = stream(cfg.seed, "setup.elderly_difficulty")
+        rows = []
+        for i, j in _blocks(f.n):
+            eligible = (rs.random(j - i) < a.elderly_difficulty_share) & (f.n_elderly[i:j] > 0)
+            eligible |= f.special[i:j]
+            eligible |= f.hardship[i:j]
+            rows.append(np.flatnonzero(eligible) + i)
+        self.idx_eligible = np.concatenate(rows) if rows else np.empty(0, np.intp)
         self.elig_group = np.where(f.special[self.idx_eligible], 0, np.where(f.hardship[self.idx_eligible], 1, 2))
-        self.village_digital = (2 * f.village + f.digital).astype(np.int32)
+        # Row of (group, village) in a (3, n_villages) table, for each eligible family.
+        self.elig_key = self.elig_group * v.n + f.village[self.idx_eligible]
+        self.village_digital = f.village * 2  # int32, like f.village
+        self.village_digital += f.digital
+        # Youth lectures' hazard table key of each family with youth: (village, members 10-24).
+        n_youth = f.n_youth[self.idx_youth]
+        self.youth_keys = int(n_youth.max(initial=0)) + 1
+        self.youth_key = f.village[self.idx_youth]
+        self.youth_key *= self.youth_keys
+        self.youth_key += n_youth
         # Expected full-scale visit-eligible households per village and group (special,
         # hardship, elderly in difficulty), from the village's shares.
         hh = v.households.astype(np.float64)
@@ -171,7 +226,7 @@ class OutreachModel(Model):
         self.sites_c = np.bincount(vc, weights=self.site, minlength=self.n_c)
 
         # Full-scale counts per county.
-        self.youth_members_c = self._per_county(f.n_youth.astype(np.float64)) * self.W
+        self.youth_members_c = self._per_county(f.n_youth) * self.W  # exact integer sums
         self.families_c = np.bincount(vc, weights=self.fam_full_v, minlength=self.n_c)
         self.digital_c = self._per_county(f.digital) * self.W
         self.special_c = self._per_county(f.special) * self.W
@@ -216,7 +271,8 @@ class OutreachModel(Model):
         self.state["green_channel"][sp_idx] = u[2] < a.initial_green_channel_share
         self.state["family_doctor"][sp_idx] = u[3] < a.initial_family_doctor_share
         self.aware = {t: np.zeros(n, dtype=bool) for t in TOPICS}
-        self.aware["health"] = r.random(n, dtype=np.float32) < d.initial_health_aware
+        for i, j in _blocks(n):
+            self.aware["health"][i:j] = r.random(j - i, dtype=np.float32) < d.initial_health_aware
         self.volunteers = make_volunteers(self.v.n, cfg.staffing.volunteers_per_village,
                                           cfg.staffing.volunteer_hours_per_month)
         self.volunteers_start = self.volunteers.n_active
@@ -237,6 +293,46 @@ class OutreachModel(Model):
         """The generator of stream ``name`` for the month being run."""
         return stream(self.cfg.seed, name, self.month + 1)
 
+    def _draws_below(self, name: str, p_table: np.ndarray, key: np.ndarray,
+                     village_positive: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``i`` (sorted) where ``u[i] < p_table[key[i]]``, ``u`` one float32 uniform per row
+        of ``key`` from stream ``name`` (drawn block by block: the same numbers as one draw).
+
+        With ``village_positive`` (rows are families; False where the village's probability is
+        0, so that no uniform is below it), the families of runs of such villages are not drawn:
+        PCG64 makes two float32 uniforms of each 64-bit output, so skipping an even number of
+        them with ``advance`` is exact and every other family gets its usual uniform.
+        """
+        gen = self.draw(name)
+        if village_positive is None:
+            runs = [(0, len(key))]
+        else:  # families of runs of positive villages, widened to even rows
+            edge = np.diff(village_positive.astype(np.int8), prepend=0, append=0)
+            vs = self.f.village_start
+            runs = zip(vs[np.flatnonzero(edge == 1)] // 2 * 2,
+                       np.minimum((vs[np.flatnonzero(edge == -1)] + 1) // 2 * 2, len(key)), strict=True)
+        rows, at = [], 0  # `at`: rows drawn or skipped so far (even until the last row)
+        for start, stop in runs:
+            start = max(int(start), at)
+            if start >= stop:
+                continue
+            if start > at:
+                gen.bit_generator.advance((start - at) // 2)
+            rows += [np.flatnonzero(gen.random(j - i, dtype=np.float32) < np.take(p_table, key[i:j], mode="clip")) + i
+                     for i, j in _blocks(int(stop), start)]
+            at = int(stop)
+        return np.concatenate(rows) if rows else np.empty(0, np.intp)
+
+    def _digital_draws_below(self, name: str, p: float) -> np.ndarray:
+        """Families with internet access (sorted) whose uniform is below ``p``: one float32 uniform
+        per such family, in family order, from stream ``name`` (the same numbers as one draw)."""
+        gen = self.draw(name)
+        rows = []
+        for i, j in _blocks(self.f.n):
+            dig = np.flatnonzero(self.f.digital[i:j])
+            rows.append(dig[gen.random(len(dig), dtype=np.float32) < p] + i)
+        return np.concatenate(rows) if rows else np.empty(0, np.intp)
+
     def _per_village(self, values: np.ndarray) -> np.ndarray:
         return per_village_sum(values, self.f.village_start)
 
@@ -248,6 +344,21 @@ class OutreachModel(Model):
         vil = self.f.village[idx]
         per_v = np.bincount(vil, weights=weights, minlength=self.v.n)
         return np.bincount(self.v_county, weights=per_v, minlength=self.n_c) * self.W
+
+    @staticmethod
+    def _mean(flags: np.ndarray) -> float:
+        """``flags.mean()`` (the same float), counted rather than summed in float64."""
+        return np.count_nonzero(flags) / len(flags) if len(flags) else float("nan")
+
+    @property
+    def idx_digital(self) -> np.ndarray:
+        """Families with internet access (computed when asked: most months do not need it)."""
+        return np.flatnonzero(self.f.digital)
+
+    def _youth_share(self, flag: str) -> float:
+        """``_share(flag, idx_youth)``, counted over the families with youth without gathering them."""
+        n = len(self.idx_youth)
+        return np.count_nonzero(np.logical_and(self.state[flag], self.f.n_youth)) / n if n else 0.0
 
     def _share(self, flag: str, idx: np.ndarray) -> float:
         return float(self.state[flag][idx].mean()) if len(idx) else 0.0
@@ -400,13 +511,24 @@ class OutreachModel(Model):
         limit = np.floor(units / self.W + u)
         cost = np.ones(len(group)) if people is None else people.astype(np.float64)
         cost = np.where(candidate, cost, 0.0)
-        order = np.lexsort((key, group))
+        chosen = np.zeros(len(group), dtype=bool)
+        if people is None or np.issubdtype(people.dtype, np.integer):
+            # Whole-number costs add up exactly in any order, so in a group whose candidates
+            # all fit every candidate is chosen, and elsewhere only candidates need sorting
+            # (the others cost nothing and are never chosen).
+            fits = (np.bincount(group, weights=cost, minlength=n_groups) <= limit + 1e-9)[group]
+            chosen[fits] = cost[fits] > 0
+            rows = np.flatnonzero(~fits & (cost > 0))
+        else:
+            rows = np.arange(len(group))
+        order = rows[_lexsort_group_key(group[rows], key[rows])]
         g = group[order]
         c = cost[order]
         cum = np.cumsum(c)
-        first = np.searchsorted(g, g)  # first sorted position of each row's group
+        new_group = np.ones(len(g), dtype=bool)
+        np.not_equal(g[1:], g[:-1], out=new_group[1:])
+        first = np.maximum.accumulate(np.where(new_group, np.arange(len(g)), 0))  # of each row's group
         within = cum - (cum[first] - c[first])
-        chosen = np.zeros(len(group), dtype=bool)
         chosen[order] = (within <= limit[g] + 1e-9) & (c > 0)
         return chosen
 
@@ -490,14 +612,14 @@ class OutreachModel(Model):
     def _youth_lectures(self) -> None:
         a, d = self.cfg.activities, self.cfg.diffusion
         lectures = self._run_events("youth_lectures", a.youth_lecture_cost_yuan, a.youth_lecture_hours)
-        u = self.draw("youth_lectures").random(len(self.idx_youth), dtype=np.float32)
         if lectures.sum() == 0:
-            return
+            return  # (the stream is this month's own: not drawing it changes no other draw)
         idx = self.idx_youth
-        vil = self.f.village[idx]
         lam_c = lectures * a.youth_per_lecture / np.maximum(self.youth_members_c, 1e-12)
-        hazard = lam_c[self.v_county[vil]] * self.access_v[vil] * self.f.n_youth[idx]
-        reached = idx[u < -np.expm1(-hazard)]
+        # Hazard lam_c * access * n_youth takes one value per (village, n_youth): a table.
+        lam_v = lam_c[self.v_county] * self.access_v
+        p_table = -np.expm1(-(lam_v[:, None] * np.arange(self.youth_keys, dtype=np.uint8))).ravel()
+        reached = idx[self._draws_below("youth_lectures", p_table, self.youth_key)]
         self.state["youth_reached"][reached] = True
         self.attended["youth"].append((reached, d.hazard_attend))
         self.cm["youth_beneficiaries"][self.month] += self._count_idx_by_county(
@@ -506,7 +628,6 @@ class OutreachModel(Model):
     def _policy_events(self) -> None:
         a, d = self.cfg.activities, self.cfg.diffusion
         events = self._run_events("policy_events", a.policy_event_cost_yuan, a.policy_event_hours)
-        u = self.draw("policy_events").random(self.f.n, dtype=np.float32)
         if events.sum() == 0:
             return
         lam_on = events * a.onsite_viewers_per_event / a.persons_per_participating_family / np.maximum(
@@ -516,14 +637,14 @@ class OutreachModel(Model):
         hv = np.empty((self.v.n, 2))
         hv[:, 0] = lam_on[self.v_county]
         hv[:, 1] = hv[:, 0] + lam_off[self.v_county]
-        reached = np.flatnonzero(u < (-np.expm1(-hv)).astype(np.float32).ravel()[self.village_digital])
+        reached = self._draws_below("policy_events", (-np.expm1(-hv)).astype(np.float32).ravel(),
+                                    self.village_digital, village_positive=hv[:, 1] > 0)
         self.attended["policy"].append((reached, d.hazard_attend))
 
     def _family_health_events(self) -> None:
         a, d = self.cfg.activities, self.cfg.diffusion
         events = self._run_events("family_health_events", a.family_health_event_cost_yuan,
                                   a.family_health_event_hours)
-        u = self.draw("family_health_events").random(self.f.n, dtype=np.float32)
         if events.sum() == 0:
             return
         v = self.v
@@ -535,7 +656,7 @@ class OutreachModel(Model):
         per_event = a.participants_per_event / a.persons_per_participating_family
         lam_v = (ev_t * per_event / np.maximum(fam_t, 1e-12))[v.township]
         p_v = (-np.expm1(-lam_v)).astype(np.float32)
-        reached = np.flatnonzero(u < p_v[self.f.village])
+        reached = self._draws_below("family_health_events", p_v, self.f.village, village_positive=p_v > 0)
         self.state["health_reached"][reached] = True
         self.attended["health"].append((reached, d.hazard_attend))
         self.cm["family_health_participants"][self.month] += self._count_idx_by_county(reached) * \
@@ -543,11 +664,11 @@ class OutreachModel(Model):
 
     def _online(self) -> None:
         a, d = self.cfg.activities, self.cfg.diffusion
-        idx = self.idx_digital
-        u = self.draw("online").random((2, len(idx)), dtype=np.float32)
         money = self._available("online", "even")
         if money.sum() <= 0:
             return
+        idx = self.idx_digital
+        u = self.draw("online").random((2, len(idx)), dtype=np.float32)
         reach_c = money / a.online_cost_yuan_per_family
         self._spend("online", money)
         lam = reach_c / np.maximum(self.digital_c, 1e-12)
@@ -567,8 +688,6 @@ class OutreachModel(Model):
     def _livestreams(self) -> None:
         a, d = self.cfg.activities, self.cfg.diffusion
         moy = self.month_of_year
-        idx = self.idx_digital
-        u = self.draw("livestreams").random(len(idx), dtype=np.float32)
         if moy not in a.livestream_months:
             return
         k = a.livestream_months.index(moy)
@@ -576,7 +695,7 @@ class OutreachModel(Model):
         if money < a.livestream_cost_yuan:
             return
         self._spend("livestreams", np.array([a.livestream_cost_yuan]))
-        watch = idx[u < a.p_view_livestream[k]]
+        watch = self._digital_draws_below("livestreams", a.p_view_livestream[k])
         topic = a.livestream_topics[k]
         if topic == "policy" and not self.policy_announced:
             return
@@ -654,9 +773,8 @@ class OutreachModel(Model):
             left -= got
             frac_g[g] = np.where(demand_g[g] > 0, got / np.maximum(demand_g[g], 1e-12), 0)
         e_idx = self.idx_eligible
-        e_v = f.village[e_idx]
         u = self.draw("visits").random((3, len(e_idx)), dtype=np.float32)
-        chosen = (u[0] < rate) & (u[1] < frac_g[self.elig_group, e_v])
+        chosen = (u[0] < rate) & (u[1] < np.take(frac_g.ravel(), self.elig_key, mode="clip"))
         visited = e_idx[chosen]
         educated = visited[u[2][chosen] < a.p_visit_health_education]
         self._spend("visits", np.bincount(self.v_county, weights=served_v, minlength=self.n_c) * goods_per_visit)
@@ -680,24 +798,29 @@ class OutreachModel(Model):
     def _diffuse(self) -> None:
         d = self.cfg.diffusion
         f = self.f
-        for t in TOPICS:
-            u = self.draw(f"diffusion.{t}").random(f.n, dtype=np.float32)
+        blocks = _blocks(f.n)
+        edges = [i for i, _ in blocks] + [f.n]
+        topics = []  # (aware, tables, attended, their hazards, where blocks start in them, generator)
+        for t in TOPICS:  # every topic's contact shares from the start-of-month awareness
             aware = self.aware[t]
             if d.forgetting_month > 0:
                 forget = self.draw(f"forgetting.{t}").random(f.n, dtype=np.float32) < d.forgetting_month
                 aware &= ~forget
             a_v = village_aware_share(aware, f.village_start)
-            w_v = contact_share(a_v, self.province.network, d.theta, self.n_v)
+            w_v = contact_share(a_v, self.province.network, d.theta, self.n_v, self.degree_v)
             p_ext = d.p_ext if t != "policy" or self.policy_announced else 0.0
-            parts = self.attended[t]
-            if parts:
-                idx = np.concatenate([p[0] for p in parts])
-                h = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
-                idx, inv = np.unique(idx, return_inverse=True)
-                h = np.bincount(inv, weights=h)
-            else:
-                idx, h = np.empty(0, np.int64), 0.0
-            step_topic(aware, u, self.village_digital, w_v, p_ext, d.q, idx, h)
+            tables = hazard_tables(w_v, p_ext, d.q)
+            idx, h = attended_hazards(self.attended[t])
+            if not len(idx) and not tables[1].any():
+                continue  # nobody can learn it this month (the policy before its announcement)
+            # One uniform per family from the topic's stream, drawn block by block.
+            topics.append((aware, tables, idx, h, np.searchsorted(idx, edges), self.draw(f"diffusion.{t}")))
+        for b, (i, j) in enumerate(blocks):  # all topics in one pass over the families
+            village_digital = self.village_digital[i:j].astype(np.intp)
+            for aware, tables, idx, h, cut, gen in topics:
+                a0, a1 = cut[b], cut[b + 1]
+                step_block(aware[i:j], gen.random(j - i, dtype=np.float32), village_digital, tables,
+                           idx[a0:a1] - i, h[a0:a1] if a1 > a0 else 0.0, count=False)
 
     # ------------------------------------------------------------------ step 6: volunteers
     def _volunteers_turnover(self) -> None:
@@ -716,7 +839,11 @@ class OutreachModel(Model):
         rate_v = (st.p_volunteer_recruit_month * np.maximum(n_active_v, 1) * (0.5 + use_v)
                   * (1 + st.rel_recruit_stipend_per_100yuan * stipend / 100))
         u = self.draw("volunteers.recruit").random(self.v.n)
-        new = np.maximum(poisson.ppf(u, rate_v), 0).astype(np.int64)  # one uniform per village (inverse CDF)
+        # One uniform per village, inverse CDF; u <= P(0 recruits) means 0, so scipy's (slow)
+        # inverse only runs for the few villages that recruit.
+        new = np.zeros(self.v.n, dtype=np.int64)
+        some = u > pdtr(0, rate_v)
+        new[some] = np.maximum(poisson.ppf(u[some], rate_v[some]), 0).astype(np.int64)
         if new.sum():
             vol.append(np.repeat(np.arange(self.v.n), new), st.volunteer_hours_per_month, self.month + 1)
             self.recruited += int(new.sum())

@@ -52,7 +52,8 @@ def test_targets_are_the_reported_2021_figures():
         "youth_lectures": 10225, "youth_lecture_beneficiaries": 2_390_000, "family_health_events": 957,
         "family_health_participants": 1_520_000, "person_visits": 2_300_000,
         "insured_special_households": 90_000, "nursing_subsidy_people": 16_390,
-        "hardship_households_helped": 180_000, "livestream_viewers": 1_920_000, "execution_rate": 0.986}
+        "hardship_households_helped": 180_000, "policy_events": 400, "livestream_viewers": 1_920_000,
+        "execution_rate": 0.986}
 
 
 def test_validation_table_medians_intervals_and_tolerance():
@@ -145,9 +146,9 @@ def test_validate_exit_status_follows_the_tolerance(tmp_path, cache, capsys):
     common = [f"population.scale={SCALE}", f"population.cache_dir={cache}", "--seeds", "2"]
     assert validate_main([*common, "--tolerance", "10", "--out", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
-    assert "10 of 10 figures within" in out
+    assert "11 of 11 figures within" in out
     rows = json.loads((tmp_path / "a" / "validation.json").read_text())["figures"]
-    assert len(rows) == 10 and all(r["pass"] for r in rows)
+    assert len(rows) == 11 and all(r["pass"] for r in rows)
     assert (tmp_path / "a" / "validation.csv").is_file()
     assert validate_main([*common, "--tolerance", "0.000001", "--out", str(tmp_path / "b")]) == 1
     assert "FAIL" in capsys.readouterr().out
