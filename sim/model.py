@@ -532,6 +532,11 @@ class OutreachModel(Model):
         chosen[order] = (within <= limit[g] + 1e-9) & (c > 0)
         return chosen
 
+    def _province_pot_by_demand(self, channel: str, demand_c: np.ndarray) -> np.ndarray:
+        """What is left of a province pot this year, shared among counties by this month's demand."""
+        money = max(self.money_year[channel][0] - self.spent_year[channel][0], 0.0)
+        return money * demand_c / max(demand_c.sum(), 1e-12)
+
     def _county_of(self, idx: np.ndarray) -> np.ndarray:
         return self.v_county[self.f.village[idx]]
 
@@ -543,9 +548,8 @@ class OutreachModel(Model):
         u = self.draw("insurance.enrol").random((2, len(sp_idx)))
         want = ~self.state["insured"][sp_idx] & (u[0] < a.p_insurance_enrol_month)
         demand_c = self._count_idx_by_county(sp_idx[want])
-        money = max(self.money_year["insurance"][0] - self.spent_year["insurance"][0], 0.0)
-        money_c = money * demand_c / max(demand_c.sum(), 1e-12)
-        units, bound = _capacity(demand_c, money_c, a.insurance_premium_yuan, self.hours_left,
+        units, bound = _capacity(demand_c, self._province_pot_by_demand("insurance", demand_c),
+                                 a.insurance_premium_yuan, self.hours_left,
                                  a.insurance_enrol_hours)
         self._bind("insurance", bound)
         self.hours_left -= units * a.insurance_enrol_hours
@@ -562,9 +566,8 @@ class OutreachModel(Model):
         hosp = self.draw("hospital").binomial(self.f.size[sp_idx], a.p_hospital_person_month)
         key = self.draw("nursing_subsidy").random(len(sp_idx))
         people_c = self._count_idx_by_county(sp_idx, weights=hosp)
-        money = max(self.money_year["nursing_subsidy"][0] - self.spent_year["nursing_subsidy"][0], 0.0)
-        money_c = money * people_c / max(people_c.sum(), 1e-12)
-        units, bound = _capacity(people_c, money_c, a.nursing_subsidy_yuan_per_person, self.hours_left,
+        units, bound = _capacity(people_c, self._province_pot_by_demand("nursing_subsidy", people_c),
+                                 a.nursing_subsidy_yuan_per_person, self.hours_left,
                                  a.claim_hours)
         self._bind("nursing_subsidy", bound)
         self.hours_left -= units * a.claim_hours
