@@ -181,19 +181,19 @@ def _hydra_main(cfg) -> None:
     run_cfg = to_run_config(cfg)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     multirun = HydraConfig.get().mode.name == "MULTIRUN"
-    (out_dir / "failed.json").unlink(missing_ok=True)
+    from sim.results import FAILED_FILE, write_json
+
+    (out_dir / FAILED_FILE).unlink(missing_ok=True)
     try:
         run_job(run_cfg, out_dir, quiet=multirun)
     except Exception as ex:  # keep the other jobs of a sweep going; record why this one failed
-        from sim.results import write_json
-
-        write_json(out_dir / "failed.json", {"error": f"{type(ex).__name__}: {ex}",
+        write_json(out_dir / FAILED_FILE, {"error": f"{type(ex).__name__}: {ex}",
                                              "traceback": traceback.format_exc()})
         if not multirun:
             raise
         print(f"job failed: {out_dir}: {type(ex).__name__}: {ex}", file=sys.stderr)
         return
-    if multirun and not (out_dir / "failed.json").exists():
+    if multirun and not (out_dir / FAILED_FILE).exists():
         print(f"done: {out_dir}", flush=True)
 
 

@@ -24,7 +24,6 @@ Tables:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -34,21 +33,11 @@ import pandas as pd
 import yaml
 
 from sim.errors import UserError
+from sim.results import flatten, run_status
 
 IGNORED_OVERRIDES = ("seed", "hydra", "progress", "population.cache_dir", "population.use_cache")
 INDICATOR_PREFIXES = ("coverage.", "reported.", "spend_yuan.", "equity.", "binding.money", "binding.staff",
                       "volunteers.end", "execution_rate", "cost_per_family_reached_yuan", "families_reached")
-
-
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}.{k}" if prefix else str(k)
-        if isinstance(v, dict):
-            out.update(_flatten(v, key))
-        else:
-            out[key] = v
-    return out
 
 
 def find_runs(dirs: Iterable[str | Path]) -> Iterator[Path]:
@@ -84,17 +73,16 @@ def runs_table(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[Path], li
     """(runs table, incomplete run folders, failed run folders), reading one run at a time."""
     rows, missing, failed = [], [], []
     for run in find_runs(dirs):
-        try:
-            s = json.loads((run / "summary.json").read_text())
-        except (OSError, json.JSONDecodeError):
-            (failed if (run / "failed.json").exists() else missing).append(run)
+        status, s = run_status(run)
+        if s is None:
+            (failed if status == "failed" else missing).append(run)
             continue
         params = _overrides(run)
         row = {"run_dir": str(run), "scenario": s.get("scenario"), "seed": s.get("seed"),
                "scale": s.get("scale"), "months": s.get("months"), "config_hash": s.get("config_hash"),
                "package_version": s.get("package_version"), "git_commit": s.get("git_commit")}
         row.update({f"param.{k}": v for k, v in sorted(params.items())})
-        flat = _flatten(s)
+        flat = flatten(s)
         row.update({k: v for k, v in flat.items() if k.startswith(INDICATOR_PREFIXES)
                     and isinstance(v, int | float) and not isinstance(v, bool)})
         rows.append(row)

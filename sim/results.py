@@ -170,6 +170,18 @@ def write_run(out_dir: Path, m: OutreachModel, cfg: RunConfig, runtime_s: float,
     return s
 
 
+FAILED_FILE = "failed.json"
+"""Written into a job's folder when the job fails (the error and its traceback)."""
+
+
+def run_status(run_dir: Path) -> tuple[str, dict | None]:
+    """("complete", summary), ("failed", None) or ("incomplete", None) for a run folder."""
+    s = read_summary(run_dir)
+    if s is not None:
+        return "complete", s
+    return ("failed" if (Path(run_dir) / FAILED_FILE).exists() else "incomplete"), None
+
+
 def read_summary(run_dir: Path) -> dict | None:
     """The summary of a complete run, or None when the run is missing or incomplete."""
     p = Path(run_dir) / "summary.json"

@@ -21,7 +21,7 @@ from hydra.experimental.callback import Callback
 
 from sim.config import RunConfig
 from sim.errors import UserError
-from sim.results import read_summary
+from sim.results import FAILED_FILE, run_status
 
 STATE: dict[str, Any] = {"failed": 0}
 """What the last sweep of this process left (read by :func:`sim.cli.main`)."""
@@ -58,17 +58,13 @@ class SweepReport(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
         done, failed, missing = [], [], []
         for d in job_dirs(sweep_dir):
-            if read_summary(d) is not None:
-                done.append(d)
-            elif (d / "failed.json").exists():
-                failed.append(d)
-            else:
-                missing.append(d)
+            status, _ = run_status(d)
+            {"complete": done, "failed": failed, "incomplete": missing}[status].append(d)
         STATE["failed"] = len(failed) + len(missing)
         print(f"\nsweep finished: {len(done)} complete, {len(failed)} failed, {len(missing)} incomplete "
               f"in {sweep_dir}")
         for d in failed:
-            print(f"  failed: {d.name} (see {d / 'failed.json'})")
+            print(f"  failed: {d.name} (see {d / FAILED_FILE})")
         for d in missing:
             print(f"  incomplete: {d.name}")
         if failed or missing:

@@ -53,8 +53,8 @@ def test_session_province(province, cache_dir):
     assert p.village_pref.min() == 0 and p.village_pref.max() == N_PREFECTURES - 1
 
 
-def test_summarize(province):
-    s = summarize(province)
+def assert_headline_counts(s: dict) -> None:
+    """The exact counts every summary of the default province must show."""
     assert JSON_KEYS <= set(s)
     assert s["n_prefectures"] == 14
     assert s["n_counties"] == 122
@@ -63,6 +63,11 @@ def test_summarize(province):
     assert s["n_urban_communities"] == 5258
     assert s["population"] == PROVINCE_POPULATION
     assert 22_800_000 <= s["n_households_full_scale"] <= 23_000_000
+
+
+def test_summarize(province):
+    s = summarize(province)
+    assert_headline_counts(s)
     assert s["n_families_simulated"] == province.families.n
     assert s["n_volunteers"] == 3 * 29213 == 87_639
     assert s["n_special_households"] == pytest.approx(90_000, rel=0.10)
@@ -227,14 +232,7 @@ def test_main_json(capsys, tmp_path):
     out, err = capsys.readouterr()
     assert status == 0
     s = json.loads(out)
-    assert JSON_KEYS <= set(s)
-    assert s["n_prefectures"] == 14
-    assert s["n_counties"] == 122
-    assert s["n_townships"] == 1919
-    assert s["n_villages"] == 29213
-    assert s["n_urban_communities"] == 5258
-    assert s["population"] == PROVINCE_POPULATION
-    assert 22_800_000 <= s["n_households_full_scale"] <= 23_000_000
+    assert_headline_counts(s)
     assert s["scale"] == 0.01
     assert abs(s["n_families_simulated"] - s["n_households_full_scale"] * 0.01) < 5 * np.sqrt(29213)
     assert s["n_volunteers"] == 87_639
