@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from sim.errors import check_choice, check_range
+from sim.activities import check_roles
+from sim.errors import ConfigError, check_choice, check_range
 
 NETWORK_KINDS = ("geo", "well_mixed", "isolated")
 POLICIES = ("as_reported", "per_capita", "equal", "need_based", "performance")
+STIPEND_POTS = ("personnel", "association")
 TOPICS = ("policy", "health", "youth")
 
 
@@ -92,10 +94,13 @@ class FundingConfig:
 
     policy: str = "as_reported"
     multiplier: float = 1.0
-    """Scales every association budget and project fund (budget_cut_20 = 0.8)."""
+    """Scales every association budget and project fund (budget_cut_20 = 0.8); not the raised funds."""
+    raised_funds_multiplier: float = 1.0
+    """Scales the funds and goods raised for festival visits (donations: their own lever)."""
     provincial_budget_yuan: float = 57.88e6
-    provincial_outreach_share: float = 0.078
-    """Share of the provincial operating budget spent on province-run outreach (livestreams)."""
+    provincial_outreach_share: float = 0.09
+    """Share of the provincial operating budget spent on province-run outreach: the livestreams
+    (indivisible campaigns, paid first) and, with the rest, web and WeChat publicity (divisible)."""
     insurance_funds_yuan: float = 15.0e6
     nursing_subsidy_funds_yuan: float = 18.0e6
     livelihood_funds_yuan: float = 13.08e6
@@ -122,6 +127,7 @@ class FundingConfig:
         p = "funding"
         check_choice(f"{p}.policy", self.policy, POLICIES)
         check_range(f"{p}.multiplier", self.multiplier, 0, 10)
+        check_range(f"{p}.raised_funds_multiplier", self.raised_funds_multiplier, 0, 10)
         _nonneg(self, "provincial_budget_yuan", "insurance_funds_yuan", "nursing_subsidy_funds_yuan",
                 "livelihood_funds_yuan", "raised_visit_funds_yuan", "prefecture_budget_yuan",
                 "county_budget_yuan", "county_min_yuan_per_resident", prefix=p)
@@ -131,12 +137,20 @@ class FundingConfig:
         total = (self.share_youth_lectures + self.share_family_health + self.share_policy_events
                  + self.share_volunteers)
         if abs(total - 1) > 1e-6:
-            check_range(f"{p}.share_* (sum)", round(total, 6), 1, 1)
+            raise ConfigError(f"{p}.share_youth_lectures+share_family_health+share_policy_events+share_volunteers",
+                              round(total, 6), "the channel shares must sum to 1")
 
 
 @dataclass
 class StaffingConfig:
-    """Paid staff and volunteers (MODEL.md 'Defaults to start from')."""
+    """Hands by role and what they cost (MODEL.md section 4b and 'Defaults to start from').
+
+    Paid posts are paid from the personnel budget (``post_cost_yuan_per_year`` each); a post
+    gives ``staff_hours_per_month * staff_outreach_share`` hours a month to the modelled
+    activities. Village officers give ``officer_hours_per_month`` each and are paid their
+    stipends from the personnel budget; volunteers give ``volunteer_hours_per_month`` each, and
+    a share of them are trained peer lecturers.
+    """
 
     prefecture_staff: float = 8
     county_staff: float = 4
@@ -144,13 +158,40 @@ class StaffingConfig:
     """Share of townships with one full-time staffer (2021: half)."""
     township_staff_min: int = 0
     """Minimum full-time staff in every township (township_staff_1 = 1)."""
+    posts_multiplier: float = 1.0
+    """Scales the paid posts at every level (staff_plus_20 = 1.2), at their cost."""
+    post_cost_yuan_per_year: float = 125000.0
+    """Yearly cost of a paid post to the personnel budget: about the province's average wage of
+    urban non-private units (about 90 thousand yuan in 2021) plus employer on-costs (social
+    insurance and housing fund, about 35 %); an assumption, range +-30 %."""
     staff_hours_per_month: float = 160
-    staff_outreach_share: float = 0.6
+    staff_outreach_share: float = 0.12
+    """Share of a post's hours given to the modelled activities (about 19 hours a month); the rest
+    goes to the association's other work the report names (family insurance for 1.1 M households,
+    eugenics insurance, entrepreneurship projects, village association elections, statistics),
+    administration and meetings. Not identifiable from the 2021 figures: chosen so that, as the
+    report's staffing reform says, some counties are short of hands in peak months at 2021
+    (range 0.06-0.3; MODEL.md's starting value 0.6 leaves every post idle most of the month)."""
+    prefecture_hours_to_counties: float = 0.5
+    """Share of prefecture posts' outreach hours spent on county activities (by population)."""
     officers_per_village: float = 3
     officer_hours_per_month: float = 8
+    officer_stipend_yuan_per_year: float = 1400.0
+    """Stipends of one village association's officers a year: vice-president 800 and information
+    officer 600 yuan (the report, Ningxiang), from the personnel budget."""
     volunteers_per_village: float = 3
     volunteer_hours_per_month: float = 6
     volunteer_stipend_yuan_per_month: float = 0.0
+    volunteer_stipend_pot: str = "personnel"
+    """Pot that pays the volunteer stipends, in full: ``personnel`` (government money on top of the
+    association budgets) or ``association`` (taken first from each county's outreach money)."""
+    lecturer_share: float = 0.02
+    """Share of volunteers already trained as peer lecturers at the start (MODEL.md: at first a
+    small share, range 2-10 %)."""
+    lecturer_target_share: float = 0.02
+    """Share of volunteers the counties keep trained as lecturers: each January they train the
+    volunteers designated (the same volunteers, by id, in every scenario) and not yet trained, at
+    the training's cost in money and professional hours (trained_lecturers = 0.1)."""
     p_volunteer_leave_month: float = 0.015
     rel_leave_overload: float = 2.0
     """Leaving hazard multiplier per unit of overload (hours demanded / hours available - 1)."""
@@ -160,21 +201,31 @@ class StaffingConfig:
     max_families_per_contact: int = 10
     """K: special families one volunteer or officer can be the contact person of."""
     township_hours_to_villages: float = 0.5
-    """Share of township staff hours spent in the villages (visits), the rest on county activities."""
-    volunteer_training_yuan_per_month: float = 3.0
-    """Training and insurance cost per active volunteer, from the county's volunteer money."""
+    """Share of township staff hours spent in the villages (visits, contact persons), the rest on
+    county activities."""
+    extra_staff_hours_per_month: float = 0.0
+    extra_officer_hours_per_month: float = 0.0
+    extra_volunteer_hours_per_month: float = 0.0
+    extra_lecturer_hours_per_month: float = 0.0
+    """Extra hours of a role a month, province total, shared among counties (and villages) in
+    proportion to the role's own hours: the levers of ``outreach-sim-marginal``."""
 
     def __post_init__(self):
         p = "staffing"
         _nonneg(self, "prefecture_staff", "county_staff", "township_staff_min", "officers_per_village",
                 "volunteers_per_village", "volunteer_stipend_yuan_per_month", "rel_leave_overload",
-                "rel_recruit_stipend_per_100yuan", "volunteer_training_yuan_per_month", prefix=p)
+                "rel_recruit_stipend_per_100yuan", "post_cost_yuan_per_year", "officer_stipend_yuan_per_year",
+                "extra_staff_hours_per_month", "extra_officer_hours_per_month", "extra_volunteer_hours_per_month",
+                "extra_lecturer_hours_per_month", prefix=p)
+        check_range(f"{p}.posts_multiplier", self.posts_multiplier, 0, 10)
         check_range(f"{p}.staff_hours_per_month", self.staff_hours_per_month, 0, 744)
         check_range(f"{p}.officer_hours_per_month", self.officer_hours_per_month, 0, 744)
         check_range(f"{p}.volunteer_hours_per_month", self.volunteer_hours_per_month, 0, 744)
         _share(self, "township_staff_share", "staff_outreach_share", "township_hours_to_villages",
-               "p_volunteer_leave_month", "p_volunteer_recruit_month", prefix=p)
+               "p_volunteer_leave_month", "p_volunteer_recruit_month", "prefecture_hours_to_counties",
+               "lecturer_share", "lecturer_target_share", prefix=p)
         check_range(f"{p}.max_families_per_contact", self.max_families_per_contact, 1)
+        check_choice(f"{p}.volunteer_stipend_pot", self.volunteer_stipend_pot, STIPEND_POTS)
 
 
 @dataclass
@@ -182,20 +233,37 @@ class ActivitiesConfig:
     """Unit costs (yuan), staff-hours and reach of each activity (MODEL.md section 5)."""
 
     youth_lecture_cost_yuan: float = 1575.0
-    youth_lecture_hours: float = 6.0
+    youth_lecture_organiser_hours: float = 2.0
+    """Professional hours per lecture arranging it with the school and reporting it."""
+    youth_lecture_organiser_roles: tuple[str, ...] = ("staff",)
+    youth_lecture_lead_hours: float = 3.0
+    """Hours of the lecturer (preparation, travel, the lecture), a staffer or a trained volunteer."""
+    youth_lecture_lead_roles: tuple[str, ...] = ("lecturer", "staff")
+    youth_lecture_helper_hours: float = 2.0
+    """Hours of helpers (arranging with the school, gathering the youth)."""
+    youth_lecture_helper_roles: tuple[str, ...] = ("officer", "volunteer", "lecturer", "staff")
     youth_per_lecture: float = 234.0
-    youth_lecture_target_share: float = 0.3
+    youth_lecture_target_share: float = 0.5
     """Yearly plan: lectures enough for this share of the county's youth."""
     lecture_school_months: tuple[int, ...] = (3, 4, 5, 6, 9, 10, 11, 12)
     family_health_event_cost_yuan: float = 14700.0
     family_health_events_per_site_year: float = 1.0
-    family_health_event_hours: float = 40.0
+    family_health_event_staff_hours: float = 16.0
+    """Professional hours per event (planning with the health bureau, programme, report)."""
+    family_health_event_staff_roles: tuple[str, ...] = ("staff",)
+    family_health_event_helper_hours: float = 40.0
+    """Officers' and volunteers' hours per event (mobilising families, running the site)."""
+    family_health_event_helper_roles: tuple[str, ...] = ("officer", "volunteer", "lecturer", "staff")
     participants_per_event: float = 1600.0
     persons_per_participating_family: float = 1.6
     n_family_health_sites: int = 1452
     policy_event_cost_yuan: float = 15000.0
     policy_events_per_county_year: float = 5.0
-    policy_event_hours: float = 16.0
+    policy_event_staff_hours: float = 16.0
+    """Professional hours per event (content, the online broadcast, the on-site session)."""
+    policy_event_staff_roles: tuple[str, ...] = ("staff",)
+    policy_event_helper_hours: float = 8.0
+    policy_event_helper_roles: tuple[str, ...] = ("officer", "volunteer", "lecturer", "staff")
     online_viewers_per_event: float = 1250.0
     onsite_viewers_per_event: float = 250.0
     livestream_cost_yuan: float = 1.5e6
@@ -204,9 +272,14 @@ class ActivitiesConfig:
     livestream_months: tuple[int, ...] = (5, 9, 12)
     livestream_topics: tuple[str, ...] = ("health", "youth", "health")
     online_cost_yuan_per_family: float = 3.0
-    """Money per family reached by county online outreach (digital_first)."""
+    """Money per family reached by online outreach (county, digital_first; province web publicity)."""
+    online_staff_hours_per_family: float = 0.002
+    """Professional hours per family reached online (content, moderation: 2 hours per 1,000)."""
+    online_content_roles: tuple[str, ...] = ("staff",)
     viewers_per_watching_family: float = 1.2
     visit_hours: float = 2.0
+    """Hours of a home visit, plus travel that grows with the village's remoteness."""
+    visit_visitor_roles: tuple[str, ...] = ("volunteer", "officer", "lecturer", "staff")
     travel_minutes_per_remoteness_minute: float = 2.0
     """Round-trip travel minutes per minute of village remoteness."""
     visit_goods_yuan_per_person: float = 94.0
@@ -216,16 +289,28 @@ class ActivitiesConfig:
     p_visit_health_education: float = 0.5
     insurance_premium_yuan: float = 166.7
     insurance_enrol_hours: float = 0.5
+    insurance_enrol_roles: tuple[str, ...] = ("staff", "officer")
     initial_insured_share: float = 0.9
     p_insurance_enrol_month: float = 0.3
     p_hospital_person_month: float = 0.0075
     nursing_subsidy_yuan_per_person: float = 1098.0
-    claim_hours: float = 2.0
+    nursing_subsidy_claim_hours: float = 2.0
+    nursing_subsidy_claim_roles: tuple[str, ...] = ("staff",)
     livelihood_cost_yuan_per_household: float = 400.0
     livelihood_target_share: float = 0.15
     """Yearly plan: livelihood projects for this share of the county's hardship households."""
-    livelihood_hours: float = 1.0
+    livelihood_project_hours: float = 1.0
+    livelihood_project_roles: tuple[str, ...] = ("staff", "officer")
     contact_hours_per_family_month: float = 1.0
+    contact_duty_roles: tuple[str, ...] = ("volunteer", "officer", "lecturer", "staff")
+    lecturer_training_cost_yuan: float = 600.0
+    """Money per volunteer trained as a peer lecturer (course, materials, travel), from the
+    volunteers channel; an assumption, range 300-1,200."""
+    lecturer_training_trainer_hours: float = 8.0
+    """Professional hours per volunteer trained (a share of a two-day course); range 4-16."""
+    lecturer_training_trainer_roles: tuple[str, ...] = ("staff",)
+    volunteer_support_yuan_per_month: float = 3.0
+    """Insurance and small training per active volunteer, from the county's volunteer money."""
     initial_contact_share: float = 0.5
     p_contact_assign_month: float = 0.06
     initial_green_channel_share: float = 0.6
@@ -237,6 +322,8 @@ class ActivitiesConfig:
         p = "activities"
         for f in fields(self):
             v = getattr(self, f.name)
+            if f.name.endswith("_roles"):
+                continue
             if f.name == "livestream_topics":
                 for i, t in enumerate(v):
                     check_choice(f"{p}.{f.name}[{i}]", t, TOPICS)
@@ -250,6 +337,7 @@ class ActivitiesConfig:
                 check_range(f"{p}.{f.name}", v, 0, 1)
             else:
                 check_range(f"{p}.{f.name}", v, 0)
+        check_roles(self)
         for name in ("p_view_livestream", "livestream_topics"):
             if len(getattr(self, name)) != len(self.livestream_months):
                 check_range(f"{p}.{name} (length)", len(getattr(self, name)),

@@ -1,5 +1,7 @@
 """User-facing errors: one line that names the key and what is allowed."""
 
+import math
+
 
 class UserError(Exception):
     """An error caused by the user's input (a config value, a path, a file).
@@ -25,7 +27,7 @@ def check_range(key: str, value, low=None, high=None, *, low_open=False, high_op
         v = float(value)
     except (TypeError, ValueError):
         raise ConfigError(key, value, "must be a number") from None
-    bad = v != v  # NaN
+    bad = not math.isfinite(v)  # NaN, inf and overflowing literals such as 1e400
     if low is not None:
         bad |= v <= low if low_open else v < low
     if high is not None:
@@ -35,7 +37,8 @@ def check_range(key: str, value, low=None, high=None, *, low_open=False, high_op
         hi = "inf" if high is None else f"{high:g}"
         lb = "(" if low_open or low is None else "["
         hb = ")" if high_open or high is None else "]"
-        raise ConfigError(key, value, f"must be in {lb}{lo}, {hi}{hb}")
+        finite = "" if math.isfinite(v) else "a finite number "
+        raise ConfigError(key, value, f"must be {finite}in {lb}{lo}, {hi}{hb}")
 
 
 def check_choice(key: str, value, choices) -> None:

@@ -1,0 +1,155 @@
+"""A year's money and plan: how the pots are split among channels and counties, and what each
+county plans to do with its money, its hands and its targets (MODEL.md sections 4 and 4b).
+
+**Pots.** *Association budgets* (scaled by ``funding.multiplier``): the prefecture and county
+budgets, whose ``outreach_share`` goes to the county channels (youth lectures, family health
+events, policy events, volunteers; ``online_shift`` of the first three moved online), the
+provincial operating budget's outreach share (livestreams, then web publicity) and the
+provincial project funds (insurance, nursing subsidy, livelihood). *Raised funds and goods*
+for the festival visits (``funding.raised_funds_multiplier``). *The personnel budget*: paid
+posts, officers' stipends and, when ``staffing.volunteer_stipend_pot=personnel``, the
+volunteers' stipends (always paid in full; see :mod:`sim.submodels.volunteers`).
+
+**Allocation among counties** by ``funding.policy`` (:func:`sim.allocation.policy_weights`),
+channel by channel: under ``need_based`` each channel goes by its own target group (youth
+lectures by youth, family health and policy events by families, online by families with
+internet access, volunteers and visits by visit-eligible families, livelihood by hardship
+households); ``as_reported`` follows the 2021 budget pattern (and, for the earmarked livelihood
+and visit funds, their target groups). A county floor per resident
+(``county_min_yuan_per_resident``) raises a county's budget, every channel alike.
+
+**Priorities and cuts.** Committed money is set aside first: volunteers' stipends when the
+association pays them (a county that cannot pay them in full is a config error), then the
+province's indivisible campaigns (the livestreams, in calendar order, whole or not at all);
+divisible work takes what is left, so a cut falls on divisible units first (a small cut of the
+provincial outreach money shrinks web publicity, not a livestream). Each county then plans its
+year in the activity table's priority order: an activity's planned units are the least of its
+target, what its channel's money buys and what the year's hours of its roles can staff after the
+activities before it (12 times January's hours by role).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.activities import BY_NAME
+from sim.allocation import policy_weights
+from sim.errors import ConfigError
+from sim.resources import capacity, slot_specs
+
+if TYPE_CHECKING:
+    from sim.model import OutreachModel
+
+BUDGET_CHANNELS = ("youth_lectures", "family_health_events", "policy_events", "volunteers")
+"""County channels of association budget money, with their ``funding.share_*`` keys below."""
+SHARE_KEYS = {"youth_lectures": "share_youth_lectures", "family_health_events": "share_family_health",
+              "policy_events": "share_policy_events", "volunteers": "share_volunteers"}
+NEED_GROUP = {"youth_lectures": "youth", "family_health_events": "families", "policy_events": "families",
+              "volunteers": "eligible", "livelihood": "hardship", "visits": "eligible"}
+"""The target group by which ``need_based`` splits each channel among counties."""
+COUNTY_CHANNELS = ("youth_lectures", "family_health_events", "policy_events", "volunteers", "online",
+                   "livelihood", "visits")
+PROVINCE_CHANNELS = ("insurance", "nursing_subsidy", "livestreams", "province_web")
+PROJECT_CHANNELS = ("insurance", "nursing_subsidy", "livelihood")
+PLANNED = ("youth_lectures", "policy_events", "family_health_events")
+"""County activities planned for the year (targets, money and hands); the others run on demand."""
+
+
+def allocate(m: OutreachModel) -> None:
+    """Set this year's money by channel (``m.money_year``) and the province's campaigns."""
+    fu, st = m.cfg.funding, m.cfg.staffing
+    k = fu.multiplier
+    need = {"youth": m.youth_members_c, "families": m.families_c, "eligible": m.eligible_c,
+            "hardship": m.hardship_c}
+
+    def weights(channel: str, pattern: np.ndarray) -> np.ndarray:
+        return policy_weights(fu.policy, pattern=pattern, population=m.county_population,
+                              need=need[NEED_GROUP[channel]], shortfall=m.last_shortfall)
+
+    pref_budget = m.pref_pattern / m.pref_pattern.sum() * fu.prefecture_budget_yuan * k
+    m.prefecture_budget_yuan = pref_budget
+    county = {}
+    from_pref = {}
+    for ch in BUDGET_CHANNELS:
+        share = getattr(fu, SHARE_KEYS[ch])
+        wc = weights(ch, m.county_pattern)
+        county[ch] = share * wc * fu.county_budget_yuan * k
+        pref_w = np.bincount(m.county_pref, weights=wc, minlength=len(pref_budget))
+        from_pref[ch] = share * pref_budget[m.county_pref] * wc / np.maximum(pref_w[m.county_pref], 1e-300)
+    total = sum(county.values())
+    floor = fu.county_min_yuan_per_resident * m.county_population
+    lift = np.where(total > 0, np.maximum(total, floor) / np.maximum(total, 1e-300), 1.0)
+    for ch in BUDGET_CHANNELS:
+        county[ch] = county[ch] * lift
+        if not total.any():  # no pattern money at all: the floor alone, by the channel shares
+            county[ch] = getattr(fu, SHARE_KEYS[ch]) * floor
+    m.county_budget_yuan = sum(county.values())
+    outreach = {ch: (county[ch] + from_pref[ch]) * fu.outreach_share for ch in BUDGET_CHANNELS}
+
+    # Committed first: the volunteers' stipends when the association pays them.
+    commitment = np.zeros(m.n_c)
+    if st.volunteer_stipend_pot == "association" and st.volunteer_stipend_yuan_per_month > 0:
+        vol = m.volunteers
+        active_c = np.bincount(m.v_county[vol.village[vol.active]], minlength=m.n_c)
+        commitment = active_c * st.volunteer_stipend_yuan_per_month * 12
+        held = sum(outreach.values())
+        short = np.flatnonzero(commitment > held + 1e-6)
+        if len(short):
+            c = short[0]
+            raise ConfigError("staffing.volunteer_stipend_yuan_per_month", st.volunteer_stipend_yuan_per_month,
+                              f"the association pot of {m.county_names[c]} holds {held[c]:,.0f} yuan of outreach "
+                              f"money, less than the {commitment[c]:,.0f} yuan of stipends due "
+                              f"({len(short)} counties short); lower the stipend or set "
+                              f"staffing.volunteer_stipend_pot=personnel")
+        rest = np.where(held > 0, 1 - commitment / np.maximum(held, 1e-300), 0.0)
+        outreach = {ch: v * rest for ch, v in outreach.items()}
+    shift = fu.online_shift
+    money = {
+        "youth_lectures": outreach["youth_lectures"] * (1 - shift),
+        "family_health_events": outreach["family_health_events"] * (1 - shift),
+        "policy_events": outreach["policy_events"] * (1 - shift),
+        "volunteers": outreach["volunteers"],
+        "stipends": commitment,
+        "online": (outreach["youth_lectures"] + outreach["family_health_events"] + outreach["policy_events"]) * shift,
+        "livelihood": weights("livelihood", m.hardship_c) * fu.livelihood_funds_yuan * k,
+        "visits": weights("visits", m.eligible_c) * fu.raised_visit_funds_yuan * fu.raised_funds_multiplier,
+        "insurance": np.array([fu.insurance_funds_yuan * k]),
+        "nursing_subsidy": np.array([fu.nursing_subsidy_funds_yuan * k]),
+    }
+    # The province's outreach money: the livestreams first (indivisible, calendar order), the
+    # rest to web publicity (divisible).
+    a = m.cfg.activities
+    prov = fu.provincial_budget_yuan * fu.provincial_outreach_share * k
+    n_streams = min(len(a.livestream_months), int(prov // a.livestream_cost_yuan) if a.livestream_cost_yuan > 0
+                    else len(a.livestream_months))
+    m.streams_funded = n_streams
+    money["livestreams"] = np.array([n_streams * a.livestream_cost_yuan])
+    money["province_web"] = np.array([prov - money["livestreams"][0]])
+    topics = np.array([fu.share_policy_events, fu.share_family_health, fu.share_youth_lectures])
+    m.online_topic_share = topics / topics.sum() if topics.sum() > 0 else np.full(3, 1 / 3)
+    m.money_year = money
+    m.spent_year = {ch: np.zeros_like(v) for ch, v in money.items()}
+
+
+def plan_year(m: OutreachModel) -> None:
+    """Each county's planned units of the year (``m.target_year``), in priority order: the least
+    of the target, the channel's money and the year's hours of the activity's roles."""
+    a = m.cfg.activities
+    target = {
+        "youth_lectures": m.youth_members_c * a.youth_lecture_target_share / max(a.youth_per_lecture, 1e-12),
+        "family_health_events": m.sites_c * a.family_health_events_per_site_year,
+        "policy_events": np.full(m.n_c, a.policy_events_per_county_year),
+    }
+    pool = 12 * m.hands.county_pool()
+    m.target_year, m.plan_bound = {}, {}
+    for name in PLANNED:
+        act = BY_NAME[name]
+        cost = float(getattr(a, act.unit_cost_key))
+        units, bound, used = capacity(np.floor(target[name] + 1e-9), m.money_year[act.channel], cost, pool,
+                                      slot_specs(act, a), whole=True)
+        pool = pool - used
+        m.target_year[name] = units
+        m.plan_bound[name] = bound
+    m.done_year = {k: np.zeros(m.n_c) for k in (*PLANNED, "livelihood")}
