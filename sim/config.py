@@ -97,6 +97,9 @@ class FundingConfig:
     """Scales every association budget and project fund (budget_cut_20 = 0.8); not the raised funds."""
     raised_funds_multiplier: float = 1.0
     """Scales the funds and goods raised for festival visits (donations: their own lever)."""
+    extra_outreach_yuan: float = 0.0
+    """Extra association money for county outreach a year (province total), shared among counties
+    and channels like the rest of it: the money lever of ``outreach-sim-marginal``."""
     provincial_budget_yuan: float = 57.88e6
     provincial_outreach_share: float = 0.09
     """Share of the provincial operating budget spent on province-run outreach: the livestreams
@@ -130,7 +133,7 @@ class FundingConfig:
         check_range(f"{p}.raised_funds_multiplier", self.raised_funds_multiplier, 0, 10)
         _nonneg(self, "provincial_budget_yuan", "insurance_funds_yuan", "nursing_subsidy_funds_yuan",
                 "livelihood_funds_yuan", "raised_visit_funds_yuan", "prefecture_budget_yuan",
-                "county_budget_yuan", "county_min_yuan_per_resident", prefix=p)
+                "county_budget_yuan", "county_min_yuan_per_resident", "extra_outreach_yuan", prefix=p)
         _share(self, "provincial_outreach_share", "outreach_share", "online_shift",
                "share_youth_lectures", "share_family_health", "share_policy_events",
                "share_volunteers", prefix=p)

@@ -87,6 +87,10 @@ def allocate(m: OutreachModel) -> None:
             county[ch] = getattr(fu, SHARE_KEYS[ch]) * floor
     m.county_budget_yuan = sum(county.values())
     outreach = {ch: (county[ch] + from_pref[ch]) * fu.outreach_share for ch in BUDGET_CHANNELS}
+    if fu.extra_outreach_yuan > 0:  # shared like the outreach money itself
+        held = sum(v.sum() for v in outreach.values())
+        outreach = {ch: v + fu.extra_outreach_yuan * (v / held if held > 0 else 1 / (len(v) * len(outreach)))
+                    for ch, v in outreach.items()}
 
     # Committed first: the volunteers' stipends when the association pays them.
     commitment = np.zeros(m.n_c)
