@@ -6,6 +6,7 @@ Usage::
     python -m sim.bench            # everything, scales 0.01, 0.1 and 1.0 (about 2 minutes)
     python -m sim.bench --quick    # the same with fewer repeats (about 1 minute)
     python -m sim.bench --sweep    # 100-job sweep, joblib and basic launchers (about 3 minutes)
+    python -m sim.bench --against REV   # full-scale year: this code against git revision REV
 
 Every measurement runs in a fresh process (``python -m sim.bench --child KIND ARGS``), so its
 peak resident set size (``ru_maxrss`` of the child) is its own; times are medians over repeated
@@ -36,6 +37,12 @@ processes. What is measured:
   overhead ``wall * workers / jobs - mean(model_s)`` and mean ``province_s``, and the variance
   ratio ``var(b - a) / (var(a) + var(b))`` of paired seeds, ``budget_plus_20`` vs
   ``baseline_2021``, on a few indicators.
+
+* **against a revision** (``--against REV``): the full-scale 12-month run of this code and of git
+  revision ``REV`` (checked out into a temporary worktree and run by its own ``sim.bench`` child,
+  same interpreter and warm province cache), alternately, ``--repeats`` times each; medians, the
+  ratio this / REV (target: at most 1.5) and both peaks (target: at most 2 GB for this code);
+  written to ``results/bench/against.json``.
 
 Prints tables and PASS/FAIL per target, writes ``results/bench/bench.json`` (``bench-quick.json``
 with ``--quick``) or ``results/bench/sweep.json``, and exits with status 1 when a target fails.
@@ -264,12 +271,15 @@ def child(kind: str, a: dict) -> dict:
 # ---------------------------------------------------------------- the parent
 
 
-def measure(kind: str, **args) -> dict:
-    """Run one child process; its JSON row plus the process's own wall time."""
+def measure(kind: str, *, code: Path = ROOT, **args) -> dict:
+    """Run one child process (of the code in folder ``code``); its JSON row plus the process's
+    own wall time."""
     cmd = [sys.executable, "-m", "sim.bench", "--child", kind, json.dumps(args)]
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
-                         env=os.environ | {"PYTHONHASHSEED": "0"})
+    env = os.environ | {"PYTHONHASHSEED": "0"}
+    if code != ROOT:
+        env["PYTHONPATH"] = str(code)
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=code, env=env)
     if res.returncode != 0:
         sys.stderr.write(res.stderr)
         raise SystemExit(f"benchmark child failed ({res.returncode}): {' '.join(cmd)}")
@@ -602,12 +612,60 @@ def sweep() -> int:
     return 0 if r["all_pass"] else 1
 
 
+AGAINST_TARGETS = {"ratio": 1.5, "peak_mb": 2048.0}
+
+
+def against(rev: str, repeats: int, scale: float = 1.0) -> int:
+    """The full-scale year of this code against git revision ``rev`` (see the module docstring)."""
+    t_start = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="outreach-bench-against-"))
+    tree = tmp / "tree"
+    try:
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT, check=True,
+                       capture_output=True, text=True)
+        commit = subprocess.run(["git", "rev-parse", rev], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        warm = tmp / "warm"
+        warm.mkdir()
+        note(f"warming the province cache at scale {scale}:")
+        measure("province", scale=scale, cache_dir=str(warm))
+        rows: dict[str, list[dict]] = {"this": [], "rev": []}
+        for i in range(repeats):
+            for who, code in (("this", ROOT), ("rev", tree)):
+                rows[who].append(measure("run", code=code, scale=scale, cache_dir=str(warm)))
+                note(f"  {who} {i + 1}/{repeats}: {rows[who][-1]['seconds']:.2f} s, {rows[who][-1]['peak_mb']:.0f} MB")
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    med = {w: statistics.median(r["seconds"] for r in rows[w]) for w in rows}
+    peak = {w: max(r["peak_mb"] for r in rows[w]) for w in rows}
+    ratio = med["this"] / med["rev"]
+    r = {"benchmark": f"full-scale year against {rev}", "scale": scale, "repeats": repeats, "rev": rev,
+         "rev_commit": commit, "seconds_this": med["this"], "seconds_rev": med["rev"], "ratio": ratio,
+         "peak_mb_this": peak["this"], "peak_mb_rev": peak["rev"], "targets": AGAINST_TARGETS,
+         "all_pass": ratio <= AGAINST_TARGETS["ratio"] and peak["this"] <= AGAINST_TARGETS["peak_mb"],
+         "runs": rows, "date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git_commit(),
+         "machine": machine(), "total_seconds": time.perf_counter() - t_start}
+    print(f"full-scale 12-month baseline_2021, median of {repeats} alternating runs each:")
+    print(f"  this code      {med['this']:7.2f} s   peak {peak['this']:6.0f} MB")
+    print(f"  {rev[:12]:<14} {med['rev']:7.2f} s   peak {peak['rev']:6.0f} MB")
+    print(f"  ratio {ratio:.2f} (target <= {AGAINST_TARGETS['ratio']}) "
+          f"{'PASS' if ratio <= AGAINST_TARGETS['ratio'] else 'FAIL'}; peak "
+          f"{'PASS' if peak['this'] <= AGAINST_TARGETS['peak_mb'] else 'FAIL'} (<= 2 GB)")
+    path = write("against.json", r)
+    print(f"\nwrote {path.relative_to(ROOT)} in {r['total_seconds']:.0f} s")
+    return 0 if r["all_pass"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats (under 2 minutes)")
     ap.add_argument("--sweep", action="store_true", help="the 100-job sweep overhead (issue #6) instead")
+    ap.add_argument("--against", metavar="REV", help="full-scale year of this code against git revision REV")
+    ap.add_argument("--repeats", type=int, default=3, help="runs of each side with --against (default 3)")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "ARGS_JSON"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.against:
+        return against(args.against, args.repeats)
     if args.child:
         kind, raw = args.child
         print(json.dumps(child(kind, json.loads(raw))))

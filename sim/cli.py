@@ -190,6 +190,9 @@ def _hydra_main(cfg) -> None:
         write_json(out_dir / FAILED_FILE, {"error": f"{type(ex).__name__}: {ex}",
                                              "traceback": traceback.format_exc()})
         if not multirun:
+            if isinstance(ex, UserError):  # found while running (e.g. a pot that cannot pay): one line
+                print(f"error: {ex}", file=sys.stderr)
+                sys.exit(2)
             raise
         print(f"job failed: {out_dir}: {type(ex).__name__}: {ex}", file=sys.stderr)
         return

@@ -13,12 +13,28 @@ Tables:
 
 * runs table (:func:`runs_table`): one row per complete run: ``run_dir``, ``scenario``,
   ``seed``, ``scale``, ``months``, ``config_hash``, ``group``, ``param.<key>`` for each swept
-  override, and the flattened indicators (``coverage.<name>``, ``reported.<name>``,
-  ``spend_yuan.<channel>``, ``execution_rate``, ``cost_per_family_reached_yuan``,
-  ``families_reached``, ``equity.<indicator>.<statistic>``, ``binding.money``, ...).
+  override, the flattened indicators (``coverage.<name>``, ``coverage_counts.<name>.reached``,
+  ``reported.<name>``, ``spend_yuan.<channel>``, ``cost.by_pot.<pot>``, ``cost.by_use.<use>``,
+  ``cost.total_yuan``, ``execution_rate``, ``cost_per_family_reached_yuan``,
+  ``families_reached``, ``equity.<indicator>.<statistic>``, ``binding.money``,
+  ``binding.hands``, ``hands.<role>.used_share``, ``volunteers.end``) and the summary's
+  provenance labels as text (``provenance.coverage.<name>``, ``provenance.reported.<name>``,
+  ``provenance.execution_rate``).
 * comparison (:func:`compare`): one row per group and indicator: ``group``, ``scenario``,
-  ``indicator``, ``n``, ``mean``, ``median``, ``p5``, ``p95``, ``n_pairs``, ``diff_mean``,
-  ``diff_median``, ``diff_p5``, ``diff_p95`` (difference = group - baseline, same seed).
+  ``indicator``, ``provenance`` (``input`` / ``calibrated`` / ``predicted`` as the runs'
+  summaries say, MODEL.md section 7; empty where they say nothing), ``n``, ``mean``,
+  ``median``, ``p5``, ``p95``, ``n_pairs``, ``diff_mean``, ``diff_median``, ``diff_p5``,
+  ``diff_p95`` (difference = group - baseline, same seed), and on the rows of
+  ``coverage.<ind>`` and ``coverage_counts.<ind>.reached`` the
+  ``cost_per_additional_family_yuan`` with its ``cost_per_additional_family_note`` (see
+  :func:`cost_per_additional_family`).
+
+Cost per additional family reached, per indicator (MODEL.md section 4b): over the seeds paired
+with the baseline, mean(Δ ``cost.total_yuan``) / mean(Δ ``coverage_counts.<ind>.reached``),
+Δ = scenario - baseline of the same seed: a ratio of paired means, in yuan of total cost (all
+pots) per full-scale family (person, for ``nursing_subsidy_met``). It is undefined (NaN, with a
+note) when the 90 % interval (5th to 95th percentile) of the paired reach differences includes
+0: the scenario does not surely reach more, or fewer, families.
 """
 
 from __future__ import annotations
@@ -36,8 +52,78 @@ from sim.errors import UserError
 from sim.results import flatten, run_status
 
 IGNORED_OVERRIDES = ("seed", "hydra", "progress", "population.cache_dir", "population.use_cache")
-INDICATOR_PREFIXES = ("coverage.", "reported.", "spend_yuan.", "equity.", "binding.money", "binding.staff",
-                      "volunteers.end", "execution_rate", "cost_per_family_reached_yuan", "families_reached")
+INDICATOR_PREFIXES = ("coverage.", "coverage_counts.", "reported.", "spend_yuan.", "cost.", "equity.",
+                      "binding.money", "binding.hands", "hands.", "volunteers.end", "execution_rate",
+                      "cost_per_family_reached_yuan", "families_reached")
+"""Flattened summary keys compared (``hands.`` only ``used_share``, ``coverage_counts.`` only ``reached``)."""
+COST = "cost.total_yuan"
+"""The cost of cost per additional family reached: total cost, all pots."""
+PROVENANCE_PREFIX = "provenance."
+UNDEFINED = "undefined: the 90 % interval of the paired reach difference includes 0"
+
+
+def is_indicator(key: str) -> bool:
+    """Whether a flattened summary key is compared (see :data:`INDICATOR_PREFIXES`)."""
+    if not key.startswith(INDICATOR_PREFIXES):
+        return False
+    if key.startswith("hands."):
+        return key.endswith(".used_share")
+    if key.startswith("coverage_counts."):
+        return key.endswith(".reached")
+    return True
+
+
+def provenance_key(indicator: str) -> str:
+    """The summary's provenance key of an indicator (``coverage_counts.x.reached`` -> ``coverage.x``)."""
+    if indicator.startswith("coverage_counts."):
+        return "coverage." + indicator.split(".")[1]
+    if indicator.startswith("cost.by_use."):
+        return "cost.by_use"
+    if indicator.startswith(("binding.", "hands.", "equity.", "spend_yuan.")):
+        return indicator.split(".")[0]
+    return indicator
+
+
+def reach_column(indicator: str) -> str | None:
+    """``coverage.x`` or ``coverage_counts.x.reached`` -> ``coverage_counts.x.reached``; else None."""
+    if indicator.startswith("coverage."):
+        return f"coverage_counts.{indicator.removeprefix('coverage.')}.reached"
+    if indicator.startswith("coverage_counts.") and indicator.endswith(".reached"):
+        return indicator
+    return None
+
+
+def cost_per_additional_family(d_cost, d_reached) -> tuple[float, str]:
+    """Paired cost per additional family reached and a note (module docstring).
+
+    Args:
+        d_cost: Per paired seed, scenario minus baseline total cost (yuan).
+        d_reached: Per paired seed, scenario minus baseline families reached (full scale).
+
+    Returns:
+        (mean(d_cost) / mean(d_reached) in yuan per family, note). The value is NaN when there
+        is no pair with both numbers, or when the 5-95 % interval of ``d_reached`` includes 0.
+        The note is empty for the usual case (more cost, more families); otherwise it says why
+        the value is missing or how to read its sign: ``dominant`` (more families for less
+        money), ``dominated`` (fewer families for more money), ``saving`` (fewer families for
+        less money: the yuan saved per family no longer reached).
+    """
+    d_cost = np.asarray(d_cost, dtype=float)
+    d_reached = np.asarray(d_reached, dtype=float)
+    ok = np.isfinite(d_cost) & np.isfinite(d_reached)
+    d_cost, d_reached = d_cost[ok], d_reached[ok]
+    if not len(d_cost):
+        return float("nan"), "no paired runs with cost and reach"
+    lo, hi = np.percentile(d_reached, [5, 95])
+    if lo <= 0 <= hi:
+        return float("nan"), UNDEFINED
+    dc, dr = float(d_cost.mean()), float(d_reached.mean())
+    if dr > 0:
+        note = "dominant: more families for less money" if dc < 0 else ""
+    else:
+        note = "dominated: fewer families for more money" if dc > 0 else \
+            "saving: fewer families for less money (yuan saved per family not reached)"
+    return dc / dr, note
 
 
 def find_runs(dirs: Iterable[str | Path]) -> Iterator[Path]:
@@ -83,8 +169,9 @@ def runs_table(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[Path], li
                "package_version": s.get("package_version"), "git_commit": s.get("git_commit")}
         row.update({f"param.{k}": v for k, v in sorted(params.items())})
         flat = flatten(s)
-        row.update({k: v for k, v in flat.items() if k.startswith(INDICATOR_PREFIXES)
+        row.update({k: v for k, v in flat.items() if is_indicator(k)
                     and isinstance(v, int | float) and not isinstance(v, bool)})
+        row.update({k: v for k, v in flat.items() if k.startswith(PROVENANCE_PREFIX) and isinstance(v, str)})
         rows.append(row)
     df = pd.DataFrame(rows)
     if len(df):
@@ -100,7 +187,14 @@ def _group_name(row: pd.Series, pcols: list[str]) -> str:
 
 
 def indicator_columns(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if c.startswith(INDICATOR_PREFIXES)]
+    return [c for c in df.columns if is_indicator(c)]
+
+
+def _provenance(g: pd.DataFrame, indicator: str) -> str:
+    col = PROVENANCE_PREFIX + provenance_key(indicator)
+    if col not in g.columns:
+        return ""
+    return "/".join(sorted({str(v) for v in g[col].dropna()}))
 
 
 def _baseline_mask(df: pd.DataFrame, baseline: str) -> np.ndarray:
@@ -137,21 +231,39 @@ def compare(df: pd.DataFrame, baseline: str = "scenario=baseline_2021") -> pd.Da
         pairs = [(i, j) for i, j in pairs if j is not None]
         diffs = (df.loc[[i for i, _ in pairs], ind].to_numpy(float)
                  - df.loc[[j for _, j in pairs], ind].to_numpy(float)) if pairs else None
+        is_base = bool(base_mask[g.index].all())
         for k, col in enumerate(ind):
             x = vals[col].to_numpy(float)
             x = x[~np.isnan(x)]
-            row = {"group": group, "scenario": g["scenario"].iloc[0], "indicator": col, "n": len(x),
+            row = {"group": group, "scenario": g["scenario"].iloc[0], "indicator": col,
+                   "provenance": _provenance(g, col), "n": len(x),
                    "mean": _stat(np.mean, x), "median": _stat(np.median, x),
                    "p5": _stat(lambda a: np.percentile(a, 5), x), "p95": _stat(lambda a: np.percentile(a, 95), x),
-                   "is_baseline": bool(base_mask[g.index].all())}
+                   "is_baseline": is_base}
             for c in pcols:
                 row[c] = g[c].iloc[0]
             d = diffs[:, k][~np.isnan(diffs[:, k])] if diffs is not None else np.empty(0)
             row.update({"n_pairs": len(d), "diff_mean": _stat(np.mean, d), "diff_median": _stat(np.median, d),
                         "diff_p5": _stat(lambda a: np.percentile(a, 5), d),
                         "diff_p95": _stat(lambda a: np.percentile(a, 95), d)})
+            row.update(_cost_per_family(col, ind, diffs, is_base))
             out.append(row)
     return pd.DataFrame(out)
+
+
+def _cost_per_family(col: str, ind: list[str], diffs: np.ndarray | None, is_base: bool) -> dict:
+    reach = reach_column(col)
+    if reach is None:
+        return {"cost_per_additional_family_yuan": float("nan"), "cost_per_additional_family_note": ""}
+    if is_base:
+        value, note = float("nan"), "baseline"
+    elif COST not in ind or reach not in ind:
+        value, note = float("nan"), f"no {COST if COST not in ind else reach} in the summaries"
+    elif diffs is None:
+        value, note = float("nan"), "no paired runs with cost and reach"
+    else:
+        value, note = cost_per_additional_family(diffs[:, ind.index(COST)], diffs[:, ind.index(reach)])
+    return {"cost_per_additional_family_yuan": value, "cost_per_additional_family_note": note}
 
 
 def _stat(f, x) -> float:
@@ -159,16 +271,28 @@ def _stat(f, x) -> float:
 
 
 def format_compare(cmp: pd.DataFrame, indicators: Iterable[str] | None = None) -> str:
-    """A readable table: coverage indicators by group, with paired differences."""
+    """A readable table: coverage indicators by group, with their provenance, paired differences
+    and the cost per additional family reached (yuan of total cost)."""
     if cmp.empty:
         return "no complete runs"
     indicators = list(indicators or [c for c in cmp["indicator"].unique() if c.startswith("coverage.")])
-    lines = [f"{'group':<44}{'indicator':<34}{'n':>4}{'median':>10}{'5-95 %':>18}{'paired diff (90 %)':>32}"]
+    lines = [f"{'group':<44}{'indicator':<34}{'provenance':<12}{'n':>4}{'median':>10}{'5-95 %':>18}"
+             f"{'paired diff (90 %)':>32}{'yuan/add. family':>18}"]
     for _, r in cmp[cmp["indicator"].isin(indicators)].iterrows():
         rng = f"{r['p5']:.3f}-{r['p95']:.3f}"
         diff = "baseline" if r["is_baseline"] else (
             f"{r['diff_mean']:+.4f} [{r['diff_p5']:+.4f}, {r['diff_p95']:+.4f}]" if r["n_pairs"] else "unpaired")
-        lines.append(f"{r['group'][:43]:<44}{r['indicator'][:33]:<34}{r['n']:>4}{r['median']:>10.3f}{rng:>18}{diff:>32}")
+        cpf = r.get("cost_per_additional_family_yuan", float("nan"))
+        if r["is_baseline"] or not r["n_pairs"]:
+            cost = ""
+        elif pd.notna(cpf):
+            cost = f"{cpf:,.0f}" + ("*" if r.get("cost_per_additional_family_note") else "")
+        else:
+            cost = "undefined" if r.get("cost_per_additional_family_note") == UNDEFINED else "-"
+        lines.append(f"{r['group'][:43]:<44}{r['indicator'][:33]:<34}{str(r.get('provenance', ''))[:11]:<12}"
+                     f"{r['n']:>4}{r['median']:>10.3f}{rng:>18}{diff:>32}{cost:>18}")
+    lines.append("yuan/add. family: paired mean Δ total cost / paired mean Δ families reached; undefined when "
+                 "the reach difference's 90 % interval includes 0; * see cost_per_additional_family_note")
     return "\n".join(lines)
 
 

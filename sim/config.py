@@ -180,8 +180,9 @@ class StaffingConfig:
     officers_per_village: float = 3
     officer_hours_per_month: float = 8
     officer_stipend_yuan_per_year: float = 1400.0
-    """Stipends of one village association's officers a year: vice-president 800 and information
-    officer 600 yuan (the report, Ningxiang), from the personnel budget."""
+    """Stipends of one village association's three officers a year: vice-president 800 and
+    information officer 600 yuan, the president unpaid (the report, Ningxiang), from the personnel
+    budget; scaled by ``officers_per_village / 3``."""
     volunteers_per_village: float = 3
     volunteer_hours_per_month: float = 6
     volunteer_stipend_yuan_per_month: float = 0.0
@@ -292,7 +293,8 @@ class ActivitiesConfig:
     p_visit_health_education: float = 0.5
     insurance_premium_yuan: float = 166.7
     insurance_enrol_hours: float = 0.5
-    insurance_enrol_roles: tuple[str, ...] = ("staff", "officer")
+    insurance_enrol_roles: tuple[str, ...] = ("officer", "staff")
+    """Village officers collect the forms; staff stand in."""
     initial_insured_share: float = 0.9
     p_insurance_enrol_month: float = 0.3
     p_hospital_person_month: float = 0.0075

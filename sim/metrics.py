@@ -53,6 +53,17 @@ PROVENANCE: dict[str, tuple[str, str]] = {
     "reported.web_reached_families": (PREDICTED, "web publicity reach at the online cost per family (assumed)"),
     "reported.elderly_households_visited": (PREDICTED, "not reported; the eligible share is assumed"),
     "execution_rate": (CALIBRATED, "livelihood target share fitted"),
+    "cost.by_pot.personnel": (INPUT, "posts x assumed post cost, officers' stipends from the report, stipends set"),
+    "cost.by_pot.raised": (INPUT, "the raised funds (216 M), spent in full at 2021"),
+    "cost.by_pot.association": (PREDICTED, "what counties' plans spend of their budgets"),
+    "cost.total_yuan": (PREDICTED, "sum of the pots"),
+    "cost.by_use": (PREDICTED, "what each activity spends"),
+    "spend_yuan": (PREDICTED, "what each channel spends"),
+    "families_reached": (PREDICTED, "families reached by any channel"),
+    "cost_per_family_reached_yuan": (PREDICTED, "total cost per family reached"),
+    "equity": (PREDICTED, "spread of county coverage"),
+    "binding": (PREDICTED, "which limit bound rests on assumed hours by role"),
+    "hands": (PREDICTED, "hours used rest on assumed hours by role"),
 }
 """Where each coverage and reported figure comes from (MODEL.md section 7): ``input`` (set by an
 assumption or an accounting identity), ``calibrated`` (a fitted parameter makes it match a
@@ -138,7 +149,8 @@ def summary(m: OutreachModel) -> dict:
         coverage[name] = float(reached.mean()) if len(reached) else 0.0
         counts[name] = {"reached": float(np.count_nonzero(reached) * W), "eligible": float(len(reached) * W)}
     hosp = cm["hospitalised"].sum()
-    coverage["nursing_subsidy_met"] = float(cm["subsidised"].sum() / hosp) if hosp > 0 else 1.0
+    # (claims of last December paid in January count in the year they are paid: at most 1)
+    coverage["nursing_subsidy_met"] = min(1.0, float(cm["subsidised"].sum() / hosp)) if hosp > 0 else 1.0
     counts["nursing_subsidy_met"] = {"reached": float(cm["subsidised"].sum()), "eligible": float(hosp)}
     coverage = {k: coverage[k] for k in COVERAGE}
     counts = {k: counts[k] for k in COVERAGE}

@@ -14,12 +14,12 @@ Each step is one month, in this order:
    livelihood projects, contact persons (green channel and family doctor), training of peer
    lecturers (January), youth lectures, policy events, family health events, county online
    outreach, the province's livestreams and web publicity, festival and condolence visits, the
-   volunteers' support. What bound (money, or which roles' hours) is recorded per county,
-   month and activity; unspent money carries over within the year.
+   volunteers' support and stipends (from the named pot). What bound (money, or which roles'
+   hours) is recorded per county, month and activity; unspent money carries over within the year.
 4. **Families.** Attendance and visits add the hazard ``d_i``; knowledge diffuses by the exact
    rule of :mod:`sim.diffusion` (the policy topic only once the policy is announced).
 5. **Volunteers** leave (more when overloaded) and are recruited (more with activity and
-   stipend); their stipends are paid from the named pot.
+   the stipend paid).
 6. **Costs and metrics.** The month's personnel costs (posts, officers' stipends) are booked;
    a model-level series (Mesa DataCollector) and county arrays are collected.
 
@@ -84,6 +84,7 @@ class OutreachModel(Model):
         self.month = 0  # months run so far; the month being run is self.month + 1
         self.n_c = p.n_counties
         self.county_names = p.admin.counties["name_en"].tolist()
+        self._digital = None
         self._setup_static()
         self._setup_staff()
         self._setup_state()
@@ -239,6 +240,8 @@ class OutreachModel(Model):
         self.left = 0
         self.last_shortfall = None
         self.stipend_paid_share_c = np.ones(self.n_c)
+        self.claims_pending = np.zeros(len(self.idx_special), dtype=np.int64)
+        """Nursing-subsidy claims (persons) of each special family waiting to be paid."""
         months = cfg.months
         self.cm = {k: np.zeros((months, self.n_c)) for k in COUNTERS}
         self.binding = np.zeros((months, len(TABLE), self.n_c), dtype=np.int8)
@@ -291,8 +294,25 @@ class OutreachModel(Model):
 
     @property
     def idx_digital(self) -> np.ndarray:
-        """Families with internet access (computed when asked: most months do not need it)."""
-        return np.flatnonzero(self.f.digital)
+        """Families with internet access."""
+        return self.digital_families[0]
+
+    @property
+    def digital_families(self) -> tuple[np.ndarray, np.ndarray]:
+        """(families with internet access, grouped by county; index in them of each county's
+        first), found once when first asked. Built provinces number villages county by county, so
+        this is family order; a province whose villages are not (relabelled) is ordered by county,
+        then family."""
+        if self._digital is None:
+            parts = [np.flatnonzero(self.f.digital[i:j]) + i for i, j in blocks(self.f.n)]
+            idx = np.concatenate(parts).astype(np.int32) if parts else np.empty(0, np.int32)
+            if (np.diff(self.v_county) < 0).any():  # villages not numbered county by county
+                idx = idx[np.argsort(self.v_county[self.f.village[idx]], kind="stable")]
+                self._digital = (idx, np.searchsorted(self.v_county[self.f.village[idx]], np.arange(self.n_c + 1)))
+            else:
+                fam_start_c = self.f.village_start[np.searchsorted(self.v_county, np.arange(self.n_c + 1))]
+                self._digital = (idx, np.searchsorted(idx, fam_start_c))
+        return self._digital
 
     def _youth_share(self, flag: str) -> float:
         n = len(self.idx_youth)
@@ -451,7 +471,8 @@ class OutreachModel(Model):
         """The month's posts and officers' stipends, from the personnel budget."""
         st = self.cfg.staffing
         self.ledger.add("personnel", "staff_posts", sum(self.posts.values()) * st.post_cost_yuan_per_year / 12)
-        self.ledger.add("personnel", "officer_stipends", self.v.n * st.officer_stipend_yuan_per_year / 12)
+        self.ledger.add("personnel", "officer_stipends",
+                        self.v.n * st.officer_stipend_yuan_per_year * st.officers_per_village / 3 / 12)
 
     def _record(self) -> None:
         m = self.month

@@ -12,10 +12,10 @@ volunteers' stipends (always paid in full; see :mod:`sim.submodels.volunteers`).
 
 **Allocation among counties** by ``funding.policy`` (:func:`sim.allocation.policy_weights`),
 channel by channel: under ``need_based`` each channel goes by its own target group (youth
-lectures by youth, family health and policy events by families, online by families with
-internet access, volunteers and visits by visit-eligible families, livelihood by hardship
-households); ``as_reported`` follows the 2021 budget pattern (and, for the earmarked livelihood
-and visit funds, their target groups). A county floor per resident
+lectures by youth, family health and policy events by families, volunteers and visits by
+visit-eligible families, livelihood by hardship households; online money, moved from the
+first three by ``online_shift``, follows them); ``as_reported`` follows the 2021 budget pattern
+(and, for the earmarked livelihood and visit funds, their target groups). A county floor per resident
 (``county_min_yuan_per_resident``) raises a county's budget, every channel alike.
 
 **Priorities and cuts.** Committed money is set aside first: volunteers' stipends when the

@@ -40,7 +40,9 @@ from matplotlib.patches import Patch
 
 from sim import maps
 from sim.calendar import campaigns as campaigns_of
-from sim.metrics import gini
+from sim.compare import COST, cost_per_additional_family
+from sim.metrics import COVERAGE, gini
+from sim.results import POT_LABELS
 
 # Okabe & Ito (2008), ordered so neighbours differ in lightness as well as hue.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#000000", "#F0E442")
@@ -52,9 +54,29 @@ DPI = 300
 WIDTH = 7.5
 """Figure width in inches (fits an A4 page with margins)."""
 
-COVERAGE_NAMES = ("youth_education", "family_health", "policy_awareness", "special_visited",
-                  "special_insured", "special_contact_person", "special_three_full",
-                  "nursing_subsidy_met", "hardship_assisted")
+COVERAGE_NAMES = COVERAGE
+"""Coverage indicators in the summary's order (:data:`sim.metrics.COVERAGE`)."""
+
+ROLE_LABELS = {"staff": ("paid staff", "专职人员"), "officer": ("village officers", "村协会干部"),
+               "volunteer": ("volunteers", "志愿者"), "lecturer": ("trained lecturers", "同伴教育主持人")}
+"""The roles of :data:`sim.activities.ROLES` (kinds of hands)."""
+
+ACTIVITY_LABELS = {
+    "insurance": ("free insurance enrolment", "免费保险参保"),
+    "nursing_subsidy": ("nursing subsidy claims", "护理补贴申领"),
+    "livelihood": ("livelihood projects", "生计帮扶项目"),
+    "contact_persons": ("contact persons", "双岗联系人"),
+    "lecturer_training": ("training of peer lecturers", "同伴教育主持人培训"),
+    "youth_lectures": ("youth health lectures", "青少年健康讲座"),
+    "policy_events": ("policy publicity events", "政策宣传活动"),
+    "family_health_events": ("family health events", "家庭健康活动"),
+    "online": ("county online outreach", "县级线上宣传"),
+    "livestreams": ("livestreams", "直播"),
+    "province_web": ("province web publicity", "省级网络宣传"),
+    "visits": ("festival and condolence visits", "节日慰问走访"),
+    "volunteer_support": ("volunteer support", "志愿者保障"),
+}
+"""The activities of :data:`sim.activities.NAMES`."""
 
 INDICATORS = {
     "youth_education": ("youth reached by health education", "青少年健康教育覆盖"),
@@ -66,13 +88,18 @@ INDICATORS = {
     "special_three_full": ("special families with all three services", "特殊家庭“三个全覆盖”"),
     "nursing_subsidy_met": ("nursing subsidy claims met", "住院护理补贴兑现"),
     "hardship_assisted": ("hardship families assisted", "困难家庭帮扶"),
+    "elderly_visited": ("elderly families in difficulty visited", "困难老年家庭走访"),
     "families_reached": ("families reached", "覆盖家庭数"),
     "spend_yuan.total": ("spending (yuan)", "支出（元）"),
-    "cost_per_family_reached_yuan": ("yuan per family reached", "每覆盖一户的成本（元）"),
+    "cost.total_yuan": ("total cost (yuan)", "总成本（元）"),
+    **{f"cost.by_pot.{k}": (f"cost: {en} (yuan)", f"成本：{zh}（元）") for k, (en, zh) in POT_LABELS.items()},
+    "cost_per_family_reached_yuan": ("yuan (total cost) per family reached", "每覆盖一户的总成本（元）"),
     "execution_rate": ("project-fund execution rate", "项目资金执行率"),
     "binding.money": ("county-months where money bound", "经费受限的县·月比例"),
-    "binding.staff": ("county-months where staff bound", "人力受限的县·月比例"),
+    "binding.hands": ("county-months where hands bound", "人手受限的县·月比例"),
     "volunteers.end": ("active volunteers at the end", "期末在岗志愿者"),
+    **{f"hands.{r}.used_share": (f"{en}: share of hours used", f"{zh}工时使用率")
+       for r, (en, zh) in ROLE_LABELS.items()},
 }
 
 PARAMS = {
@@ -86,6 +113,9 @@ PARAMS = {
     "staffing.volunteer_stipend_yuan_per_month": ("volunteer stipend (yuan per month)",
                                                   "志愿者每月补贴（元）"),
     "staffing.staff_hours_per_month": ("staff hours per month", "工作人员每月工时"),
+    "staffing.posts_multiplier": ("paid posts (1.0 = 2021 posts)", "专职编制倍数（1.0 = 2021年）"),
+    "staffing.lecturer_target_share": ("share of volunteers trained as lecturers", "培训为同伴教育主持人的志愿者比例"),
+    "staffing.officer_hours_per_month": ("officer hours per month", "村协会干部每月工时"),
 }
 
 CAMPAIGNS = {
@@ -132,11 +162,11 @@ TEXT = {
     "highest": ("highest: {name} ({v:.1f} %)", "最高：{name}（{v:.1f}%）"),
     "no_data": ("no data", "无数据"),
     "and_others": (" and {n} more", "等 {n} 个县"),
-    "f4b_title": ("Binding limit by county: money or staff", "各县的约束因素：经费还是人力"),
+    "f4b_title": ("Binding limit by county: money or hands", "各县的约束因素：经费还是人手"),
     "f4b_note": ("a limit counts when it bound an activity in ≥ {t:.0f} % of the months of the last year",
                  "某约束在最后一年 ≥ {t:.0f}% 的月份中限制了某项活动即计入"),
-    "bind_money": ("money only", "仅经费"), "bind_staff": ("staff only", "仅人力"),
-    "bind_both": ("money and staff", "经费和人力"), "bind_none": ("neither", "均无"),
+    "bind_money": ("money only", "仅经费"), "bind_hands": ("hands only", "仅人手"),
+    "bind_both": ("money and hands", "经费和人手"), "bind_none": ("neither", "均无"),
     # figure 5
     "f5_title": ("{ind} by prefecture: {a} vs {b}", "各市州{ind}：{a} 与 {b}"),
     "f5_x": ("{ind} (% of eligible families; population-weighted mean of counties)",
@@ -159,11 +189,13 @@ TEXT = {
     # figure 8
     "f8_title": ("Cost-effectiveness against {base}: yuan per additional family reached",
                  "相对 {base} 的成本效益：每多覆盖一户的成本"),
-    "f8_x": ("Δ spending / Δ families reached (yuan per family; mean and 90 % interval of paired seeds)",
-             "支出变化 / 覆盖家庭数变化（元/户；配对随机种子的均值及 90% 区间）"),
-    "f8_base": ("{base} average: {v:,.0f} yuan per family reached", "{base} 平均：每覆盖一户 {v:,.0f} 元"),
+    "f8_x": ("Δ total cost / Δ families reached (yuan per family; ratio of the paired means, "
+             "bars: 90 % interval of the seeds' ratios)",
+             "总成本变化 / 覆盖家庭数变化（元/户；配对均值之比，误差线为各随机种子比值的 90% 区间）"),
+    "f8_base": ("{base} average: {v:,.0f} yuan (total cost) per family reached",
+                "{base} 平均：每覆盖一户总成本 {v:,.0f} 元"),
     "f8_note": ("{df:+,.0f} families, {ds:+,.1f} M yuan", "{df:+,.0f} 户，{ds:+,.1f} 百万元"),
-    "f8_none": ("no change in families reached", "覆盖家庭数无变化"),
+    "f8_none": ("no sure change in families reached", "覆盖家庭数无确定变化"),
 }
 
 
@@ -231,7 +263,9 @@ def tr(key: str, lang: str = "en", **kw) -> str:
 
 
 def indicator_name(name: str) -> str:
-    """``coverage.x`` / ``coverage_x`` / ``x`` -> ``x``."""
+    """``coverage.x`` / ``coverage_x`` / ``x`` -> ``x`` (``coverage_counts.*`` is kept whole)."""
+    if name.startswith("coverage_counts."):
+        return name
     for p in ("coverage.", "coverage_"):
         if name.startswith(p):
             return name[len(p):]
@@ -242,11 +276,49 @@ def indicator_label(name: str, lang: str = "en") -> str:
     n = indicator_name(name)
     if n in INDICATORS:
         return INDICATORS[n][_i(lang)]
+    m = re.fullmatch(r"coverage_counts\.(\w+)\.(reached|eligible)", n)
+    if m:
+        base = INDICATORS.get(m[1], (m[1], m[1]))[_i(lang)]
+        if lang == "zh":
+            return f"{base}：{'覆盖户数' if m[2] == 'reached' else '符合条件户数'}"
+        return f"{base}: {'families reached' if m[2] == 'reached' else 'eligible families'}"
     m = re.fullmatch(r"equity\.(\w+)\.county_coverage_(\w+)", n)
     if m:
         base = INDICATORS.get(m[1], (m[1], m[1]))[_i(lang)]
         return f"{base}: county {m[2]}" if lang != "zh" else f"{base}：县际{m[2]}"
     return n.replace("_", " ")
+
+
+def activity_label(name: str, lang: str = "en") -> str:
+    return ACTIVITY_LABELS.get(name, (name.replace("_", " "),) * 2)[_i(lang)]
+
+
+def role_label(name: str, lang: str = "en") -> str:
+    return ROLE_LABELS.get(name, (name,) * 2)[_i(lang)]
+
+
+def hands_bound_most(counties: pd.DataFrame, near: float = 0.9) -> tuple[str, float, list[str]] | None:
+    """(activity, share, roles): the activity most often hands-bound (mean over the rows of
+    ``binding_<act>_hands_share``: the share of county-months) and the roles that bound it in at
+    least ``near`` times as many county-months as the most frequent one (several roles bind
+    together when they may stand in for each other), in :data:`ROLE_LABELS` order; None when
+    hands never bound."""
+    shares = {c.removeprefix("binding_").removesuffix("_hands_share"): float(counties[c].mean())
+              for c in counties.columns if c.startswith("binding_") and c.endswith("_hands_share")}
+    if not shares or max(shares.values()) <= 0:
+        return None
+    act = max(shares, key=lambda a: (shares[a], a))
+    roles = {r: float(counties[f"binding_{act}_{r}_share"].mean()) for r in ROLE_LABELS
+             if f"binding_{act}_{r}_share" in counties.columns}
+    top = max(roles.values(), default=0.0)
+    return act, shares[act], [r for r, x in roles.items() if top > 0 and x >= near * top]
+
+
+def join_words(words: Sequence[str], lang: str = "en") -> str:
+    """'a', 'a and b', 'a, b and c' (Chinese: 'a、b、c')."""
+    if lang == "zh":
+        return "、".join(words)
+    return " and ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def param_label(key: str, lang: str = "en") -> str:
@@ -286,7 +358,9 @@ def _wrap(text: str, width: int, lang: str = "en") -> str:
     """Break ``text`` into lines of at most ``width`` characters (Chinese characters count double)."""
     if lang == "zh":
         width = max(width // 2 + width // 6, 10)
-    return "\n".join(textwrap.wrap(text, width, break_long_words=True)) if len(text) > width else text
+    if len(text) <= width:
+        return text
+    return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False))
 
 
 def _finish(fig: Figure, title: str, source: str) -> Figure:
@@ -295,7 +369,7 @@ def _finish(fig: Figure, title: str, source: str) -> Figure:
         title = title[0].upper() + title[1:]
     fig.suptitle(_wrap(title, int(fig.get_figwidth() * 10.5), lang), fontsize=11, fontweight="bold")
     # the source line is the figure's supxlabel, so constrained layout keeps room for it
-    src = fig.supxlabel(_wrap(source, int(fig.get_figwidth() * 22), lang), x=0.01, ha="left", fontsize=6.5,
+    src = fig.supxlabel(_wrap(source, int(fig.get_figwidth() * 19), lang), x=0.01, ha="left", fontsize=6.5,
                         color="0.25")
     src.set_gid("source")
     return fig
@@ -622,23 +696,24 @@ def coverage_map(counties: pd.DataFrame, indicator: str, *, lang: str = "en",
         return _finish(fig, tr("f4_title", lang, ind=indicator_label(col, lang)), src)
 
 
-BINDING_STYLE = {"bind_money": ("#E69F00", ""), "bind_staff": ("#0072B2", "///"),
+BINDING_STYLE = {"bind_money": ("#E69F00", ""), "bind_hands": ("#0072B2", "///"),
                  "bind_both": ("#D55E00", "xxx"), "bind_none": ("#F2F2F2", "")}
 
 
 def binding_categories(counties: pd.DataFrame, threshold: float = 0.5) -> pd.Series:
-    """Per county: ``bind_money`` / ``bind_staff`` / ``bind_both`` / ``bind_none``, from the share of
-    the last year's months in which money or staff bound an activity (mean of the runs)."""
-    v = counties.groupby("county_code")[["money_bound_month_share", "staff_bound_month_share"]].mean()
+    """Per county: ``bind_money`` / ``bind_hands`` / ``bind_both`` / ``bind_none``, from the share of
+    the last year's months in which money, or some role's hours, bound an activity (mean of the
+    runs; ``counties.parquet``'s ``money_bound_month_share`` and ``hands_bound_month_share``)."""
+    v = counties.groupby("county_code")[["money_bound_month_share", "hands_bound_month_share"]].mean()
     m = v["money_bound_month_share"] >= threshold
-    s = v["staff_bound_month_share"] >= threshold
-    return pd.Series(np.select([m & s, m, s], ["bind_both", "bind_money", "bind_staff"], "bind_none"),
+    h = v["hands_bound_month_share"] >= threshold
+    return pd.Series(np.select([m & h, m, h], ["bind_both", "bind_money", "bind_hands"], "bind_none"),
                      index=v.index)
 
 
 def binding_map(counties: pd.DataFrame, *, threshold: float = 0.5, lang: str = "en",
                 source: str | None = None) -> Figure:
-    """Figure 4b: which limit bound in each county (money, staff, both, neither), each class
+    """Figure 4b: which limit bound in each county (money, hands, both, neither), each class
     with its own colour and hatch, counts in the legend."""
     with style(lang):
         cat = binding_categories(counties, threshold)
@@ -840,42 +915,53 @@ def lorenz(county_tables: Mapping[str, pd.DataFrame], indicator: str, *, lang: s
 
 
 # --------------------------------------------------------------------------- 8 cost-effectiveness
-def incremental_costs(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Per non-baseline group: paired Δ spending, Δ families reached and their ratio (yuan per
-    additional family reached) by seed: mean and 5-95 % across seeds."""
+def cost_column(runs: pd.DataFrame) -> str:
+    """``cost.total_yuan`` (total cost, all pots), or ``spend_yuan.total`` for runs written before
+    the summary had costs."""
+    return COST if COST in runs.columns and runs[COST].notna().any() else "spend_yuan.total"
+
+
+def incremental_costs(runs: pd.DataFrame, baseline: str, reached: str = "families_reached") -> pd.DataFrame:
+    """Per non-baseline group: paired Δ total cost and Δ ``reached`` by seed, their means, and the
+    yuan per additional family reached as :func:`sim.compare.cost_per_additional_family` defines
+    it (``ratio``: ratio of the paired means, NaN with a ``note`` when the reach difference's 90 %
+    interval includes 0), with the 5-95 % range of the seeds' own ratios (``ratio_p5``,
+    ``ratio_p95``; NaN where the ratio is undefined)."""
     p = paired_runs(runs, baseline)
     if p.empty:
         return pd.DataFrame()
-    p["d_spend"] = p["spend_yuan.total"] - p["spend_yuan.total_base"]
-    p["d_families"] = p["families_reached"] - p["families_reached_base"]
-    p["ratio"] = np.where(p["d_families"].abs() > 0.5, p["d_spend"] / p["d_families"].where(
-        p["d_families"].abs() > 0.5), np.nan)
+    cost = cost_column(runs)
+    p["d_cost"] = p[cost] - p[cost + "_base"]
+    p["d_families"] = p[reached] - p[reached + "_base"]
     rows = []
     for g, d in p.groupby("group", sort=True):
-        q = _quantiles(d["ratio"])
-        rows.append({"group": g, "n_pairs": len(d), "d_spend": d["d_spend"].mean(),
-                     "d_families": d["d_families"].mean(), "ratio_mean": q["mean"], "ratio_p5": q["p5"],
-                     "ratio_p95": q["p95"]})
+        ratio, note = cost_per_additional_family(d["d_cost"], d["d_families"])
+        per_seed = (d["d_cost"] / d["d_families"].where(d["d_families"].abs() > 0)) if np.isfinite(ratio) \
+            else pd.Series(dtype=float)
+        q = _quantiles(per_seed)
+        rows.append({"group": g, "n_pairs": len(d), "d_cost": d["d_cost"].mean(),
+                     "d_families": d["d_families"].mean(), "ratio": ratio, "note": note,
+                     "ratio_p5": q["p5"], "ratio_p95": q["p95"]})
     return pd.DataFrame(rows)
 
 
 def cost_effectiveness(runs: pd.DataFrame, *, baseline: str = "scenario=baseline_2021", lang: str = "en",
                        source: str | None = None) -> Figure:
-    """Figure 8: yuan per additional family reached (paired Δ spending / Δ families reached) of
-    each scenario against the baseline, one bar per scenario, with the baseline's average cost
-    per family reached as a reference line."""
+    """Figure 8: yuan per additional family reached (paired Δ total cost / Δ families reached, see
+    :func:`incremental_costs`) of each scenario against the baseline, one bar per scenario, with
+    the baseline's average total cost per family reached as a reference line."""
     with style(lang):
         ic = incremental_costs(runs, baseline)
         labels = group_labels(runs)
         mask = baseline_mask(runs, baseline)
         base = runs[mask]
         base_label = ", ".join(sorted({labels.get(g, g) for g in base["group"]})) or baseline
-        avg = float((base["spend_yuan.total"] / base["families_reached"]).mean()) if len(base) else np.nan
+        avg = float((base[cost_column(runs)] / base["families_reached"]).mean()) if len(base) else np.nan
         fig = _figure(1.8 + 0.5 * max(len(ic), 1), lang)
         ax = fig.add_subplot()
         y = np.arange(len(ic))
         if len(ic):
-            x = ic["ratio_mean"].to_numpy(float)
+            x = ic["ratio"].to_numpy(float)
             err = np.clip(np.vstack([x - ic["ratio_p5"], ic["ratio_p95"] - x]), 0, None)
             colors = [PALETTE[k % len(PALETTE)] for k in range(len(ic))]
             bars = ax.barh(y, np.nan_to_num(x), 0.55, xerr=np.nan_to_num(err), color=colors,
@@ -883,11 +969,12 @@ def cost_effectiveness(runs: pd.DataFrame, *, baseline: str = "scenario=baseline
                            label="_bars")
             for k, bar in enumerate(bars.patches):
                 bar.set_hatch(HATCHES[k % len(HATCHES)])
-            xmax = np.nanmax(np.concatenate([ic["ratio_p95"].to_numpy(float), [avg, 1.0]]))
+            xmax = np.nanmax(np.concatenate([ic["ratio_p95"].to_numpy(float), ic["ratio"].to_numpy(float),
+                                             [avg, 1.0]]))
             for k, r in ic.reset_index(drop=True).iterrows():
-                note = (tr("f8_note", lang, df=r["d_families"], ds=r["d_spend"] / 1e6)
-                        if np.isfinite(r["ratio_mean"]) else tr("f8_none", lang))
-                right = max(np.nan_to_num(r["ratio_p95"]), 0)
+                note = (tr("f8_note", lang, df=r["d_families"], ds=r["d_cost"] / 1e6)
+                        if np.isfinite(r["ratio"]) else tr("f8_none", lang))
+                right = max(np.nan_to_num(r["ratio_p95"]), np.nan_to_num(r["ratio"]), 0)
                 ax.text(right + 0.02 * xmax, k, note, va="center", fontsize=7.5)
             ax.set_xlim(0, xmax * 1.6)
         if np.isfinite(avg):

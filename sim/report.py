@@ -17,9 +17,13 @@ Which figures apply depends on what the folders hold:
   funding x staffing heatmap with the target contour (3).
 
 The memo states the question, the scenarios compared, the headline differences with their
-90 % intervals across seeds, the figures with one-sentence captions and a provenance footer
-(version, git commit, config hashes, seeds, scale). ``--lang zh`` writes it in Chinese when a
-CJK font is installed (e.g. Debian's ``fonts-noto-cjk``); otherwise it says so and writes English.
+90 % intervals across seeds (each indicator with its provenance: input, calibrated or predicted,
+MODEL.md section 7), the cost of each scenario by pot (association budgets, raised funds,
+personnel budget) and, against the baseline, the cost per additional family reached per
+indicator (:func:`sim.compare.cost_per_additional_family`), the figures with one-sentence
+captions and a provenance footer (version, git commit, config hashes, seeds, scale). ``--lang zh``
+writes it in Chinese when a CJK font is installed (e.g. Debian's ``fonts-noto-cjk``); otherwise it
+says so and writes English.
 """
 
 from __future__ import annotations
@@ -38,10 +42,12 @@ import pandas as pd
 
 import sim
 from sim import plots
-from sim.compare import compare, runs_table
+from sim.activities import POTS
+from sim.compare import COST, PROVENANCE_PREFIX, UNDEFINED, compare, provenance_key, runs_table
 from sim.errors import UserError
 from sim.maps import attribution
 from sim.metrics import EQUITY_INDICATORS, FAMILY_INDICATORS
+from sim.results import POT_LABELS, PROVENANCE_LABELS
 
 META = ("scenario", "seed", "scale", "package_version", "git_commit", "group", "config_hash")
 FUNDING = "param.funding.multiplier"
@@ -50,15 +56,18 @@ MAX_LORENZ_CURVES = 6
 
 SCENARIO_ZH = {
     "baseline_2021": "2021年实际预算、人员和志愿者。",
-    "budget_cut_20": "全部预算和资金减少20%。",
-    "budget_plus_20": "全部预算和资金增加20%。",
+    "budget_cut_20": "全部协会预算和项目资金减少20%（募集资金不变）。",
+    "budget_plus_20": "全部协会预算和项目资金增加20%（募集资金不变）。",
     "digital_first": "30%的线下活动经费转向线上。",
-    "need_based": "按需要（特殊家庭和困难家庭）分配经费。",
+    "need_based": "按需要分配经费，各渠道按其目标人群分配。",
     "per_capita_2yuan": "每个县的预算不低于每位常住人口2元。",
     "plan_2022": "2022年目标：特殊家庭“三个全覆盖”。",
-    "township_staff_1": "每个乡镇至少一名专职人员。",
-    "volunteer_drive": "志愿者翻倍，每月补贴50元。",
+    "staff_plus_20": "各级专职编制增加20%，计入其人员经费。",
+    "township_staff_1": "每个乡镇至少一名专职人员，计入其编制经费。",
+    "trained_lecturers": "10%的志愿者培训为同伴教育主持人，计入培训费用。",
+    "volunteer_drive": "志愿者翻倍，每月补贴50元，由人员经费支付。",
 }
+"""Chinese descriptions of the scenarios (the English ones are in ``conf/scenario/*.yaml``)."""
 
 T = {
     "title": ("Outreach simulation memo", "计生协宣传服务模拟备忘录"),
@@ -92,8 +101,8 @@ T = {
     "single_note": ("Mean across {n} seeds, with the 5-95 % range in brackets.",
                     "{n} 个随机种子的均值，方括号内为 5%-95% 范围。"),
     "col_indicator": ("indicator", "指标"), "col_value": ("value", "数值"),
-    "m_multi": ("{label}: {ind} {d} pp {ci}; families reached {df} {dfci}; spending {ds} M yuan.",
-                "{label}：{ind} {d} 个百分点 {ci}；覆盖家庭 {df} {dfci}；支出 {ds} 百万元。"),
+    "m_multi": ("{label}: {ind} {d} pp {ci}; families reached {df} {dfci}; total cost {ds} M yuan {dsci}.",
+                "{label}：{ind} {d} 个百分点 {ci}；覆盖家庭 {df} {dfci}；总成本 {ds} 百万元 {dsci}。"),
     "m_sweep_hit": ("With {lvl} {staff}, mean {ind} reaches the {target:g} % target from funding ×{f} "
                     "({v:.1f} %).",
                     "{staff}为 {lvl} 时，经费 ×{f} 起{ind}均值达到 {target:g}% 目标（{v:.1f}%）。"),
@@ -106,8 +115,38 @@ T = {
     "at_staff": (" (with {lvl} {staff})", "（{staff}为 {lvl}）"),
     "at_funding": (" (at funding ×{f})", "（经费 ×{f}）"),
     "m_single": ("{ind}: {v} {ci}.", "{ind}：{v} {ci}。"),
-    "sweep_table": ("Mean {ind} (%) by funding multiplier (columns) and {staff} (rows).",
-                    "{ind}均值（%），列为经费倍数，行为{staff}。"),
+    "sweep_table": ("Mean {ind} (%; {prov}) by funding multiplier (columns) and {staff} (rows).",
+                    "{ind}均值（%；{prov}），列为经费倍数，行为{staff}。"),
+    "sweep_binding": ("Share of county-months (%) in which money / hands bound some activity, by funding "
+                      "multiplier (columns) and {staff} (rows).",
+                      "有活动受经费 / 人手限制的县·月比例（%），列为经费倍数，行为{staff}。"),
+    "col_provenance": ("provenance", "来源类型"),
+    "prov_note": ("Provenance: input = set by an assumption or an accounting identity; calibrated = a fitted "
+                  "parameter makes it match a 2021 figure (so matching that figure is no validation); "
+                  "predicted = a model result that no fitted parameter pins (MODEL.md section 7).",
+                  "来源类型：输入 = 由假设或会计恒等式设定；校准 = 由拟合参数使其与2021年数据一致"
+                  "（因此与该数据一致并不构成验证）；预测 = 没有拟合参数约束的模型结果。"),
+    "h_cost": ("Costs", "成本"),
+    "cost_note": ("Cost in the last simulated year by pot, in M yuan (mean across {n} seeds): association "
+                  "budgets (province, prefecture and county budgets, project funds), raised funds and goods "
+                  "(festival visits) and the personnel budget (paid posts, officers' stipends). Total cost is "
+                  "the sum of the three pots.",
+                  "最后一个模拟年度按资金来源分列的成本，单位百万元（{n} 个随机种子的均值）："
+                  "协会预算（省、市、县预算及项目资金）、募集资金和物资（节日走访）、人员经费"
+                  "（专职编制、村协会干部补贴）。总成本为三者之和。"),
+    "col_total": ("total", "合计"), "col_d_total": ("Δ total vs {base}", "总成本与 {base} 之差"),
+    "col_cpf": ("yuan (total cost) per family reached", "每覆盖一户的总成本（元）"),
+    "h_cpaf": ("Cost per additional family reached", "每多覆盖一户的成本"),
+    "cpaf_note": ("Yuan of total cost per additional family reached, per indicator, against {base}: the mean "
+                  "over paired seeds of the difference in total cost divided by the mean difference in families "
+                  "reached (persons, for the nursing subsidy). Undefined where the 90 % interval of the "
+                  "difference in families reached includes 0.",
+                  "相对 {base} 每多覆盖一户所需的总成本（元），按指标分列：配对随机种子总成本差的均值"
+                  "除以覆盖户数差的均值（护理补贴按人计）。覆盖户数差的 90% 区间包含 0 时不予计算。"),
+    "undefined": ("undefined", "不适用"),
+    "dominant": ("{v} (reaches more for less)", "{v}（成本更低且覆盖更多）"),
+    "dominated": ("{v} (reaches fewer for more)", "{v}（成本更高且覆盖更少）"),
+    "saving": ("{v} (saved per family not reached)", "{v}（每少覆盖一户节省）"),
     "h_figures": ("Figures", "图"),
     "h_provenance": ("Provenance", "来源与可重复性"),
     "p_runs": ("{n} complete runs read from {dirs}; {miss} incomplete, {fail} failed.",
@@ -142,10 +181,12 @@ T = {
                   "所有组合的{ind}均值都达到 {target:g}% 目标（最低 {v:.1f}%）。"),
     "c4": ("Under {label}, {ind} is lowest in {lo} ({lov:.1f} %) and highest in {hi} ({hiv:.1f} %).",
            "在 {label} 下，{ind}最低的是{lo}（{lov:.1f}%），最高的是{hi}（{hiv:.1f}%）。"),
-    "c4b": ("Under {label}, money was the binding limit in {m} of 122 counties and staff in {s} "
-            "(binding in at least half of the last year's months).",
-            "在 {label} 下，122 个县中有 {m} 个县受经费约束，{s} 个县受人力约束"
-            "（最后一年至少一半月份受限）。"),
+    "c4b": ("Under {label}, money was the binding limit in {m} of 122 counties and hands in {s} "
+            "(binding some activity in at least half of the last year's months).",
+            "在 {label} 下，122 个县中有 {m} 个县受经费约束，{s} 个县受人手约束"
+            "（最后一年至少一半月份有活动受限）。"),
+    "c4b_hands": (" Hands bound most often for {act} ({v:.0f} % of county-months): the hours of {roles} ran out.",
+                  "人手最常限制的是{act}（{v:.0f}% 的县·月）：{roles}工时不足。"),
     "c5": ("Against {a}, {b} changes {ind} by {lo:+.1f} to {hi:+.1f} pp across the 14 prefectures.",
            "与 {a} 相比，{b} 使 14 个市州的{ind}变化 {lo:+.1f} 至 {hi:+.1f} 个百分点。"),
     "c6": ("By month {m}, {parts}; campaign months are shaded.",
@@ -154,14 +195,17 @@ T = {
     "c7": ("Across counties, {ind} has a Gini coefficient of {g:.3f} under {label}; the lowest county is "
            "{name} ({v:.1f} %).",
            "在 {label} 下，县际{ind}的基尼系数为 {g:.3f}；最低的是{name}（{v:.1f}%）。"),
-    "c8": ("Each additional family reached under {label} costs {r:,.0f} yuan (90 % interval {lo:,.0f} to "
-           "{hi:,.0f}), against {avg:,.0f} yuan per family reached on average under {base}.",
-           "在 {label} 下，每多覆盖一户需 {r:,.0f} 元（90% 区间 {lo:,.0f} 至 {hi:,.0f}），"
+    "c8": ("Each additional family reached under {label} costs {r:,.0f} yuan of total cost (seeds' 90 % "
+           "interval {lo:,.0f} to {hi:,.0f}), against {avg:,.0f} yuan per family reached on average under "
+           "{base}.",
+           "在 {label} 下，每多覆盖一户需总成本 {r:,.0f} 元（各随机种子 90% 区间 {lo:,.0f} 至 {hi:,.0f}），"
            "而 {base} 下平均每覆盖一户 {avg:,.0f} 元。"),
-    "c8_none": ("No scenario changes the number of families reached.", "没有情景改变覆盖家庭数。"),
+    "c8_none": ("No scenario surely changes the number of families reached (the 90 % interval of every "
+                "difference includes 0).", "没有情景确定地改变覆盖家庭数（各差值的 90% 区间均包含 0）。"),
     "sep": (", ", "，"),
     "pp": ("pp", "个百分点"),
     "m_yuan": (" (M yuan)", "（百万元）"),
+    "pct": (" (%)", "（%）"),
 }
 
 
@@ -323,6 +367,105 @@ def _num_ci(values: pd.Series, scale: float = 1.0, fmt: str = "{:,.0f}") -> tupl
     return fmt.format(a.mean()), f"[{fmt.format(np.percentile(a, 5))}, {fmt.format(np.percentile(a, 95))}]"
 
 
+# --------------------------------------------------------------------------- memo tables
+HEADLINE_FORMATS = {
+    "families_reached": ("", 1, "{:,.0f}", "{:+,.0f}"),
+    COST: ("m_yuan", 1e-6, "{:,.1f}", "{:+,.1f}"),
+    "cost_per_family_reached_yuan": ("", 1, "{:,.1f}", "{:+,.1f}"),
+    "binding.money": ("pct", 100, "{:.1f}", "{:+.1f}"),
+    "binding.hands": ("pct", 100, "{:.1f}", "{:+.1f}"),
+}
+"""Indicators of the headline tables after coverage: (label suffix, or a key of T; scale;
+format of values; format of differences)."""
+
+
+def _format(indicator: str, lang: str) -> tuple[str, float, str, str]:
+    unit, scale, vfmt, dfmt = HEADLINE_FORMATS.get(indicator, ("pct", 100, "{:.1f}", "{:+.1f}"))
+    return (t(unit, lang) if unit in T else unit), scale, vfmt, dfmt
+
+
+def _label(indicator: str, lang: str) -> str:
+    """The indicator's label without a unit in brackets (the table adds its own)."""
+    label = plots.indicator_label(indicator, lang)
+    return label.split(" (")[0].split("（")[0] if indicator in (COST, "spend_yuan.total") else label
+
+
+def _prov(runs: pd.DataFrame, indicator: str, lang: str) -> str:
+    """The indicator's provenance (input / calibrated / predicted) as the runs' summaries give
+    it, in ``lang``; ``-`` where they say nothing."""
+    col = PROVENANCE_PREFIX + provenance_key(indicator)
+    if col not in runs.columns:
+        return "-"
+    vals = sorted({str(v) for v in runs[col].dropna()})
+    return "/".join(PROVENANCE_LABELS.get(v, (v, v))[1 if lang == "zh" else 0] for v in vals) or "-"
+
+
+def _group_sort(runs: pd.DataFrame, group: str):
+    r = runs[runs["group"] == group].iloc[0]
+    return tuple(_sortkey(str(r[c])) for c in plots.varying_params(runs)) + (group,)
+
+
+def cost_table(runs: pd.DataFrame, groups: list[str], labels: dict, lang: str, cmp: pd.DataFrame | None = None,
+               base_label: str = "") -> tuple[list[str], list[list[str]]]:
+    """Cost by pot per group (rows): association budgets, raised funds, personnel budget, total
+    (M yuan, mean of the seeds), total cost per family reached and, with ``cmp``, the paired
+    difference of the total from the baseline with its 90 % interval."""
+    i = 1 if lang == "zh" else 0
+    header = [t("col_group", lang)] + [POT_LABELS[k][i] + t("m_yuan", lang) for k in POTS] + \
+        [t("col_total", lang) + t("m_yuan", lang), t("col_cpf", lang)]
+    if cmp is not None:
+        header.append(t("col_d_total", lang, base=base_label) + t("m_yuan", lang))
+    rows = []
+    for g in groups:
+        d = runs[runs["group"] == g]
+
+        def mean(col, scale=1e-6, fmt="{:,.1f}", d=d):
+            return fmt.format(scale * d[col].mean()) if col in d.columns and d[col].notna().any() else "-"
+
+        row = [labels.get(g, g) or g] + [mean(f"cost.by_pot.{k}") for k in POTS] + \
+            [mean(COST), mean("cost_per_family_reached_yuan", 1, "{:,.1f}")]
+        if cmp is not None:
+            c = cmp[(cmp["group"] == g) & (cmp["indicator"] == COST)]
+            if c.empty or bool(c["is_baseline"].iloc[0]) or not c["n_pairs"].iloc[0]:
+                row.append("-")
+            else:
+                c = c.iloc[0]
+                row.append(f"{1e-6 * c['diff_mean']:+,.1f} {_ci(c['diff_p5'], c['diff_p95'], 1e-6)}")
+        rows.append(row)
+    return header, rows
+
+
+def cost_per_family_cell(value: float, note: str, lang: str) -> str:
+    """A cell of the cost-per-additional-family table (yuan, or why there is no number)."""
+    if note == UNDEFINED:
+        return t("undefined", lang)
+    if not np.isfinite(value):
+        return "-"
+    v = f"{value:,.0f}"
+    for kind in ("dominant", "dominated", "saving"):
+        if note.startswith(kind):
+            return t(kind, lang, v=v)
+    return v
+
+
+def cost_per_family_table(cmp: pd.DataFrame, runs: pd.DataFrame, groups: list[str], labels: dict,
+                          lang: str) -> tuple[list[str], list[list[str]]]:
+    """Yuan of total cost per additional family reached: one row per coverage indicator (with its
+    provenance), one column per group (from :func:`sim.compare.compare`)."""
+    c = cmp[cmp["group"].isin(groups) & cmp["indicator"].str.startswith("coverage.")]
+    header = [t("col_indicator", lang), t("col_provenance", lang)] + [labels.get(g, g) for g in groups]
+    rows = []
+    for ind in dict.fromkeys(c["indicator"]):
+        row = [plots.indicator_label(ind, lang), _prov(runs, ind, lang)]
+        for g in groups:
+            r = c[(c["group"] == g) & (c["indicator"] == ind)]
+            row.append("-" if r.empty else cost_per_family_cell(r["cost_per_additional_family_yuan"].iloc[0],
+                                                                 r["cost_per_additional_family_note"].iloc[0],
+                                                                 lang))
+        rows.append(row)
+    return header, rows
+
+
 # --------------------------------------------------------------------------- the memo
 @dataclass
 class FigureEntry:
@@ -352,7 +495,8 @@ def _figures(plan: Plan, runs: pd.DataFrame, cmp: pd.DataFrame | None, lang: str
 
     def emit(key, fig, caption):
         png, svg = plots.save(fig, out, key)
-        entries.append(FigureEntry(key, fig.get_suptitle(), caption, png, svg))
+        title = " ".join(fig.get_suptitle().split())  # the figure's title is wrapped; the memo's is not
+        entries.append(FigureEntry(key, title, caption, png, svg))
         log(f"  figure {key}: {png.name}, {svg.name}")
 
     focus_runs = runs[runs["group"] == plan.focus]
@@ -413,7 +557,11 @@ def _figures(plan: Plan, runs: pd.DataFrame, cmp: pd.DataFrame | None, lang: str
     fig = plots.binding_map(counties, lang=lang)
     cat = plots.binding_categories(counties).value_counts()
     cap = t("c4b", lang, label=focus_label, m=int(cat.get("bind_money", 0) + cat.get("bind_both", 0)),
-            s=int(cat.get("bind_staff", 0) + cat.get("bind_both", 0)))
+            s=int(cat.get("bind_hands", 0) + cat.get("bind_both", 0)))
+    most = plots.hands_bound_most(counties)
+    if most:
+        cap += t("c4b_hands", lang, act=plots.activity_label(most[0], lang), v=100 * most[1],
+                 roles=plots.join_words([plots.role_label(r, lang) for r in most[2]], lang))
     emit("fig4b_binding_map", fig, cap)
 
     # 5 prefecture bars
@@ -455,12 +603,12 @@ def _figures(plan: Plan, runs: pd.DataFrame, cmp: pd.DataFrame | None, lang: str
     if plan.multi and plan.comparators:
         sub = runs[runs["group"].isin(plan.comparators) | (runs["group"] == plan.focus)]
         fig = plots.cost_effectiveness(sub, baseline=plan.baseline, lang=lang)
-        ic = plots.incremental_costs(sub, plan.baseline).dropna(subset=["ratio_mean"])
+        ic = plots.incremental_costs(sub, plan.baseline).dropna(subset=["ratio"])
         base = sub[plots.baseline_mask(sub, plan.baseline)]
-        avg = float((base["spend_yuan.total"] / base["families_reached"]).mean())
+        avg = float((base[plots.cost_column(sub)] / base["families_reached"]).mean())
         if len(ic):
             r = ic.loc[ic["d_families"].idxmax()]
-            cap = t("c8", lang, label=labels.get(r["group"], r["group"]), r=r["ratio_mean"], lo=r["ratio_p5"],
+            cap = t("c8", lang, label=labels.get(r["group"], r["group"]), r=r["ratio"], lo=r["ratio_p5"],
                     hi=r["ratio_p95"], avg=avg, base=base_label)
         else:
             cap = t("c8_none", lang)
@@ -555,43 +703,39 @@ def build_memo(plan: Plan, runs: pd.DataFrame, cmp: pd.DataFrame | None, figures
         memo.add("h2", t("h_headline", lang))
         n = int(cmp.loc[cmp["group"].isin(plan.comparators), "n_pairs"].max())
         memo.add("p", t("interval_note", lang, n=n))
+        cost_ind = COST if COST in set(cmp["indicator"]) else "spend_yuan.total"
         items = []
         for g in plan.comparators:
             c = cmp[(cmp["group"] == g)].set_index("indicator")
             if plan.indicator not in c.index:
                 continue
-            r, fr, sp = c.loc[plan.indicator], c.loc["families_reached"], c.loc["spend_yuan.total"]
+            r, fr, sp = c.loc[plan.indicator], c.loc["families_reached"], c.loc[cost_ind]
             items.append(t("m_multi", lang, label=labels.get(g, g), ind=ind_l, d=_pp(r["diff_mean"]),
                            ci=_ci(r["diff_p5"], r["diff_p95"]), df=f"{fr['diff_mean']:+,.0f}",
                            dfci=_ci(fr["diff_p5"], fr["diff_p95"], 1, "{:+,.0f}"),
-                           ds=f"{sp['diff_mean'] / 1e6:+,.1f}"))
+                           ds=f"{sp['diff_mean'] / 1e6:+,.1f}", dsci=_ci(sp["diff_p5"], sp["diff_p95"], 1e-6)))
         memo.add("ul", items)
-        header = [t("col_indicator", lang), base_label] + [labels.get(g, g) for g in plan.comparators]
+        header = [t("col_indicator", lang), t("col_provenance", lang), base_label] + \
+            [labels.get(g, g) for g in plan.comparators]
         base_c = cmp[cmp["group"] == plan.focus].set_index("indicator")
         rows = []
-        # indicator -> (label suffix, scale, format of values, format of differences)
-        formats = {"families_reached": ("", 1, "{:,.0f}", "{:+,.0f}"),
-                   "spend_yuan.total": (t("m_yuan", lang), 1e-6, "{:,.1f}", "{:+,.1f}"),
-                   "cost_per_family_reached_yuan": ("", 1, "{:,.1f}", "{:+,.1f}")}
         inds = [i for i in base_c.index if i.startswith("coverage.")]
-        inds += [i for i in formats if i in base_c.index]
+        inds += [i for i in HEADLINE_FORMATS if i in base_c.index]
         for i in inds:
-            unit, scale, vfmt, dfmt = formats.get(i, (" (%)", 100, "{:.1f}", "{:+.1f}"))
-            label = plots.indicator_label(i, lang)
-            if i == "spend_yuan.total":
-                label = label.split(" (")[0].split("（")[0]
-            row = [label + unit, vfmt.format(scale * base_c.loc[i, "mean"])]
+            unit, scale, vfmt, dfmt = _format(i, lang)
+            row = [_label(i, lang) + unit, _prov(runs, i, lang), vfmt.format(scale * base_c.loc[i, "mean"])]
             for g in plan.comparators:
                 c = cmp[(cmp["group"] == g) & (cmp["indicator"] == i)]
                 if c.empty or not c["n_pairs"].iloc[0]:
                     row.append("-")
                     continue
                 c = c.iloc[0]
-                pp = f" {t('pp', lang)}" if i.startswith("coverage.") else ""
+                pp = f" {t('pp', lang)}" if scale == 100 else ""
                 ci = _ci(c["diff_p5"], c["diff_p95"], scale, dfmt)
                 row.append(f"{dfmt.format(scale * c['diff_mean'])}{pp} {ci}")
             rows.append(row)
         memo.add("table", header, rows)
+        memo.add("p", t("prov_note", lang))
     elif plan.sweep:
         memo.add("h2", t("h_headline", lang))
         scope = runs[plan.base_rows] if plan.multi else runs
@@ -613,9 +757,19 @@ def build_memo(plan: Plan, runs: pd.DataFrame, cmp: pd.DataFrame | None, figures
         memo.add("ul", items + steps)
         if steps:
             memo.add("p", t("interval_note", lang, n=int(scope.groupby("group")["seed"].nunique().min())))
-        memo.add("p", t("sweep_table", lang, ind=ind_l, staff=staff_l))
+        memo.add("p", t("sweep_table", lang, ind=ind_l, staff=staff_l, prov=_prov(runs, plan.indicator, lang)))
         memo.add("table", [staff_l] + [f"×{plots.fmt_multiplier(f)}" for f in grid.columns],
                  [[f"{lvl:g}"] + [f"{100 * x:.1f}" for x in r] for lvl, r in grid.iterrows()])
+        if {"binding.money", "binding.hands"} <= set(d.columns):
+            money, hands = (d.groupby(["_s", "_f"])[c].mean().unstack().reindex_like(grid)
+                            for c in ("binding.money", "binding.hands"))
+            memo.add("p", t("sweep_binding", lang, staff=staff_l))
+            rows = []
+            for lvl in grid.index:
+                pairs = zip(money.loc[lvl], hands.loc[lvl], strict=True)
+                rows.append([f"{lvl:g}"] + [f"{100 * a:.1f} / {100 * b:.1f}" for a, b in pairs])
+            memo.add("table", [staff_l] + [f"×{plots.fmt_multiplier(f)}" for f in grid.columns], rows)
+        memo.add("p", t("prov_note", lang))
     else:
         memo.add("h2", t("h_headline_single", lang))
         g = runs[runs["group"] == plan.focus]
@@ -623,18 +777,35 @@ def build_memo(plan: Plan, runs: pd.DataFrame, cmp: pd.DataFrame | None, figures
         rows = []
         for i in _coverage_cols(g):
             v, ci = _pct_ci(g[i])
-            rows.append([plots.indicator_label(i, lang), f"{v} {ci}"])
-        for i, scale, fmt in (("families_reached", 1, "{:,.0f}"), ("spend_yuan.total", 1e-6, "{:,.1f} M"),
-                              ("cost_per_family_reached_yuan", 1, "{:,.1f}")):
+            rows.append([plots.indicator_label(i, lang), _prov(g, i, lang), f"{v} {ci}"])
+        for i in HEADLINE_FORMATS:
             if i in g.columns:
-                v, ci = _num_ci(g[i], scale, fmt)
-                rows.append([plots.indicator_label(i, lang), f"{v} {ci}"])
+                unit, scale, vfmt, _ = _format(i, lang)
+                v, ci = _num_ci(g[i], scale, vfmt)
+                rows.append([_label(i, lang) + unit, _prov(g, i, lang), f"{v} {ci}"])
         for e in EQUITY_INDICATORS:
             col = f"equity.{e}.county_coverage_gini"
             if col in g.columns:
                 v, ci = _num_ci(g[col], 1, "{:.3f}")
-                rows.append([plots.indicator_label(col, lang), f"{v} {ci}"])
-        memo.add("table", [t("col_indicator", lang), t("col_value", lang)], rows)
+                rows.append([plots.indicator_label(col, lang), "-", f"{v} {ci}"])
+        memo.add("table", [t("col_indicator", lang), t("col_provenance", lang), t("col_value", lang)], rows)
+        memo.add("p", t("prov_note", lang))
+
+    # costs
+    if COST in runs.columns:
+        memo.add("h2", t("h_cost", lang))
+        groups = ([plan.focus] + plan.comparators) if plan.multi else \
+            ([plan.focus] if not plan.sweep else sorted(runs.loc[plan.base_rows, "group"].unique(),
+                                                         key=lambda g: _group_sort(runs, g)))
+        scope = runs[runs["group"].isin(groups)]
+        memo.add("p", t("cost_note", lang, n=int(scope.groupby("group")["seed"].nunique().min())))
+        header, rows = cost_table(runs, groups, labels, lang, cmp if plan.multi else None, base_label)
+        memo.add("table", header, rows)
+        if plan.multi and cmp is not None and plan.comparators:
+            memo.add("h2", t("h_cpaf", lang))
+            memo.add("p", t("cpaf_note", lang, base=base_label))
+            header, rows = cost_per_family_table(cmp, runs, plan.comparators, labels, lang)
+            memo.add("table", header, rows)
 
     # figures
     memo.add("h2", t("h_figures", lang))

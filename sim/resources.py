@@ -99,8 +99,9 @@ def capacity(demand: np.ndarray, money: np.ndarray, unit_cost: float, pool: np.n
     money_cap = (np.maximum(money, 0.0) / unit_cost) if unit_cost > 0 else np.full(demand.shape, np.inf)
     hands_cap, bits = hands_capacity(pool, slots)
     units = np.minimum(demand, np.minimum(money_cap, hands_cap))
-    if whole:
+    if whole:  # what money and hands allow is whole units too
         units = np.floor(units + 1e-9)
+        money_cap, hands_cap = np.floor(money_cap + 1e-9), np.floor(hands_cap + 1e-9)
     short = units < demand - 1e-9
     bound = short * (MONEY * (money_cap <= hands_cap) + bits * (hands_cap <= money_cap))
     used = assign_hours(units, pool, slots)
@@ -143,7 +144,8 @@ class Hands:
         for r in range(N_ROLES):
             if r == STAFF or not used[r].any():
                 continue
-            keep = np.where(pool[r] > 0, 1 - used[r] / np.maximum(pool[r], 1e-300), 1.0)
+            taken = np.divide(used[r], pool[r], out=np.zeros(self.n_c), where=pool[r] > 0)  # (tiny pools too)
+            keep = 1 - taken
             self.village[r] *= np.clip(keep, 0.0, 1.0)[self.v_county]
 
     def take_village(self, used: np.ndarray) -> None:

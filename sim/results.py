@@ -7,8 +7,18 @@ Files (plots and reports read only these):
   ``package_version``, ``git_commit``, ``config_hash`` and ``status``; ``config.json``: the resolved config.
 * ``summary.csv``: the summary flattened to ``key,value`` rows (for a spreadsheet).
 * ``monthly.parquet``: one row per month (province series).
-* ``counties.parquet``: one row per county (money, spend, coverage, binding, results of the
-  last year); ``county_months.parquet``: one row per county and month.
+* ``counties.parquet``: one row per county, results of the last (possibly partial) year:
+  money and spend by channel; per family indicator ``coverage_<ind>`` with the full-scale
+  ``eligible_<ind>`` and ``reached_<ind>`` families it is the ratio of (sum these, not the
+  coverages, to aggregate counties); the county-month counters; ``money_bound_month_share`` and
+  ``hands_bound_month_share`` (share of months in which money, or any role's hours, bound some
+  activity); per activity ``binding_<act>_money_share``, ``binding_<act>_hands_share`` and per
+  role ``binding_<act>_<role>_share`` (share of months); per role ``hours_available_<role>``,
+  ``hours_used_<role>`` (hours in the year) and ``hours_used_share_<role>``.
+* ``county_months.parquet``: one row per county and month: the counters, and per activity
+  ``binding_<act>`` (category: ``none``, ``money``, ``hands``, ``money+hands``) and
+  ``binding_<act>_roles`` (category: the roles whose hours bound, joined by ``+`` in the order
+  of :data:`sim.activities.ROLES`; empty when hands did not bind).
 
 Every file is written to a temporary name and renamed, so a killed run never leaves a
 half-written file, and ``summary.json`` is written last: its presence means the run is complete.
@@ -23,18 +33,33 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 import sim
+from sim.activities import HANDS, MONEY, NAMES, POTS, ROLES, role_bit
 from sim.calendar import campaigns
-from sim.config import RunConfig
 from sim.metrics import EQUITY_INDICATORS, FAMILY_INDICATORS, last_year, summary
-from sim.model import ACTIVITIES, OutreachModel
+
+if TYPE_CHECKING:  # the engine is needed to write a run, never to read one
+    from sim.config import RunConfig
+    from sim.model import OutreachModel
 
 TIMING_KEYS = ("runtime_s", "timing")
 """Summary keys that vary between identical runs."""
+
+POT_LABELS = {"association": ("association budgets", "协会预算"), "raised": ("raised funds", "募集资金"),
+              "personnel": ("personnel budget", "人员经费")}
+"""The money pots (:data:`sim.activities.POTS`) in English and Chinese."""
+PROVENANCE_LABELS = {"input": ("input", "输入"), "calibrated": ("calibrated", "校准"),
+                     "predicted": ("predicted", "预测")}
+"""Provenance of an indicator (MODEL.md section 7, :data:`sim.metrics.PROVENANCE`)."""
+BINDING_LABELS = ("none", "money", "hands", "money+hands")
+"""Categories of ``binding_<act>`` in ``county_months.parquet``: what limited an activity."""
+BOUND_COUNTERS = ("money_bound", "hands_bound")
+"""Counters (``model.cm``) that flag a county-month: averaged, not summed, over months."""
 
 
 def config_dict(cfg: RunConfig) -> dict:
@@ -101,7 +126,7 @@ def monthly_table(m: OutreachModel) -> pd.DataFrame:
     df["month_of_year"] = (months - 1) % 12 + 1
     df["campaigns"] = [",".join(campaigns(int(x))) for x in df["month_of_year"]]
     for k, v in m.cm.items():
-        if k in ("money_bound", "staff_bound"):
+        if k in BOUND_COUNTERS:
             df[f"{k}_county_share"] = v[: m.month].mean(axis=1)
         else:
             df[k] = v[: m.month].sum(axis=1)
@@ -110,7 +135,25 @@ def monthly_table(m: OutreachModel) -> pd.DataFrame:
     return df
 
 
+def binding_class(codes: np.ndarray) -> np.ndarray:
+    """Binding codes (bit flags) -> index into :data:`BINDING_LABELS` (money 1, hands 2, both 3)."""
+    codes = np.asarray(codes)
+    return ((codes & MONEY) > 0).astype(np.int8) + 2 * ((codes & HANDS) > 0).astype(np.int8)
+
+
+ROLE_SETS = tuple("+".join(r for r in ROLES if (k << 1) & role_bit(r)) for k in range(1 << len(ROLES)))
+"""Categories of ``binding_<act>_roles``: entry ``k`` names the roles of the hands bits ``k << 1``
+(``""`` when hands did not bind), e.g. ``"staff+lecturer"``."""
+
+
+def binding_roles(codes: np.ndarray) -> pd.Categorical:
+    """Binding codes -> the roles whose hours bound (categories :data:`ROLE_SETS`)."""
+    return pd.Categorical.from_codes((np.asarray(codes) & HANDS) >> 1, list(ROLE_SETS))
+
+
 def county_tables(m: OutreachModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(counties: one row per county, last year; county_months: one row per county and month);
+    the columns are listed in the module docstring."""
     c = m.province.admin.counties
     pref = m.province.admin.prefectures
     base = pd.DataFrame({
@@ -118,29 +161,43 @@ def county_tables(m: OutreachModel) -> tuple[pd.DataFrame, pd.DataFrame]:
         "prefecture": pref["name_en"].to_numpy()[c["pref"]], "prefecture_zh": pref["name_zh"].to_numpy()[c["pref"]],
     })
     ly = last_year(m)
-    wide = base.copy()
-    wide["population"] = m.county_population
-    wide["budget_yuan"] = m.county_budget_yuan
+    cols: dict[str, np.ndarray] = {"population": m.county_population, "budget_yuan": m.county_budget_yuan}
     for ch, v in m.money_year.items():
         if len(v) == m.n_c:
-            wide[f"money_{ch}_yuan"] = v
-            wide[f"spent_{ch}_yuan"] = m.spent_year[ch]
+            cols[f"money_{ch}_yuan"] = v
+            cols[f"spent_{ch}_yuan"] = m.spent_year[ch]
     for name in FAMILY_INDICATORS:
-        wide[f"coverage_{name}"] = m.county_coverage(name)
+        reached, eligible = m.county_counts(name)
+        cols[f"coverage_{name}"] = np.where(eligible > 0, reached / np.maximum(eligible, 1e-12), 0.0)
+        cols[f"eligible_{name}"] = eligible
+        cols[f"reached_{name}"] = reached
     for k, v in m.cm.items():
-        agg = v[ly].mean(axis=0) if k in ("money_bound", "staff_bound", "volunteers_active") else v[ly].sum(axis=0)
-        wide[k if not k.endswith("bound") else f"{k}_month_share"] = agg
+        if k in BOUND_COUNTERS:
+            cols[f"{k}_month_share"] = v[ly].mean(axis=0)
+        else:
+            cols[k] = v[ly].mean(axis=0) if k == "volunteers_active" else v[ly].sum(axis=0)
     b = m.binding[ly]
-    for i, act in enumerate(ACTIVITIES):
-        wide[f"binding_{act}_money_share"] = (b[:, i] & 1).astype(bool).mean(axis=0)
-        wide[f"binding_{act}_staff_share"] = (b[:, i] & 2).astype(bool).mean(axis=0)
+    for i, act in enumerate(NAMES):
+        cols[f"binding_{act}_money_share"] = ((b[:, i] & MONEY) > 0).mean(axis=0)
+        cols[f"binding_{act}_hands_share"] = ((b[:, i] & HANDS) > 0).mean(axis=0)
+        for r in ROLES:
+            cols[f"binding_{act}_{r}_share"] = ((b[:, i] & role_bit(r)) > 0).mean(axis=0)
+    avail = m.hours_available_c[ly].sum(axis=0)  # roles x counties
+    used = m.hours_used_c[ly].sum(axis=0)
+    for i, r in enumerate(ROLES):
+        cols[f"hours_available_{r}"] = avail[i]
+        cols[f"hours_used_{r}"] = used[i]
+        cols[f"hours_used_share_{r}"] = np.where(avail[i] > 0, used[i] / np.maximum(avail[i], 1e-12), 0.0)
+    wide = pd.concat([base, pd.DataFrame(cols, index=base.index)], axis=1)
+
     n = m.month
     long = pd.concat([base.assign(month=t + 1) for t in range(n)], ignore_index=True)
-    for k, v in m.cm.items():
-        long[k] = v[:n].ravel()
-    for i, act in enumerate(ACTIVITIES):
-        long[f"binding_{act}"] = pd.Categorical.from_codes(m.binding[:n, i].ravel(),
-                                                                       ["none", "money", "staff", "money+staff"])
+    lcols: dict[str, object] = {k: v[:n].ravel() for k, v in m.cm.items()}
+    for i, act in enumerate(NAMES):
+        codes = m.binding[:n, i].ravel()
+        lcols[f"binding_{act}"] = pd.Categorical.from_codes(binding_class(codes), list(BINDING_LABELS))
+        lcols[f"binding_{act}_roles"] = binding_roles(codes)
+    long = pd.concat([long, pd.DataFrame(lcols, index=long.index)], axis=1)
     return wide, long
 
 
@@ -191,24 +248,55 @@ def read_summary(run_dir: Path) -> dict | None:
         return None
 
 
+def _tag(s: dict, key: str) -> str:
+    """``[predicted]`` etc. for a summary key (blank when the summary does not say)."""
+    prov = s.get("provenance", {}).get(key)
+    return f"[{prov}]" if prov else ""
+
+
+def hands_bound_activities(binding: dict, n: int = 3) -> list[tuple[str, float, list[tuple[str, float]]]]:
+    """The ``n`` activities most often hands-bound (share of county-months > 0), each with its
+    binding roles by share: [(activity, share, [(role, share), ...]), ...]."""
+    acts = [(a, v["hands"], sorted(((r, x) for r, x in v.get("by_role", {}).items() if x > 0),
+                                   key=lambda t: -t[1]))
+            for a, v in binding.get("by_activity", {}).items() if v.get("hands", 0) > 0]
+    return sorted(acts, key=lambda t: -t[1])[:n]
+
+
 def format_summary(s: dict, out_dir: Path | None = None) -> str:
-    """A short readable summary of a run for the terminal."""
+    """A short readable summary of a run for the terminal: coverage and reported totals with
+    their provenance tag, cost by pot, equity, binding limits (and the roles whose hours bound),
+    hands used by role, volunteers."""
     pct = lambda x: f"{100 * x:5.1f} %"  # noqa: E731
     lines = [f"outreach-sim {s['package_version']}: scenario {s['scenario']}, seed {s['seed']}, "
              f"scale {s['scale']}, {s['months']} months ({s['runtime_s']:.1f} s)", "", "coverage (families)"]
-    lines += [f"  {k:<24}{pct(v)}" for k, v in s["coverage"].items()]
+    lines += [f"  {k:<24}{pct(v)}  {_tag(s, f'coverage.{k}')}".rstrip() for k, v in s["coverage"].items()]
     lines += ["", "reported totals (full province, last year)"]
-    lines += [f"  {k:<30}{v:>14,.0f}" for k, v in s["reported"].items()]
-    sp = s["spend_yuan"]
-    lines += ["", f"spend {sp['total'] / 1e6:,.1f} M yuan; project-fund execution rate "
-                  f"{pct(s['execution_rate']).strip()}; "
-                  f"{s['cost_per_family_reached_yuan'] or float('nan'):.1f} yuan per family reached"]
+    lines += [f"  {k:<30}{v:>14,.0f}  {_tag(s, f'reported.{k}')}".rstrip() for k, v in s["reported"].items()]
+    lines.append("")
+    cost = s.get("cost")
+    if cost:
+        pots = cost.get("by_pot", {})
+        parts = [f"{POT_LABELS.get(k, (k,))[0]} {pots.get(k, 0.0) / 1e6:,.1f} M" for k in POTS]
+        parts += [f"{k} {v / 1e6:,.1f} M" for k, v in pots.items() if k not in POTS]
+        lines.append(f"cost {cost['total_yuan'] / 1e6:,.1f} M yuan ({', '.join(parts)})")
+    cpf = s.get("cost_per_family_reached_yuan")
+    lines.append(f"spend {s['spend_yuan']['total'] / 1e6:,.1f} M yuan; project-fund execution rate "
+                 f"{pct(s['execution_rate']).strip()} {_tag(s, 'execution_rate')}; "
+                 f"{cpf if cpf is not None else float('nan'):.1f} yuan (total cost) per family reached")
     for name in EQUITY_INDICATORS:
         e = s["equity"][name]
         lines.append(f"equity {name}: counties {pct(e['county_coverage_min']).strip()} - "
                      f"{pct(e['county_coverage_max']).strip()}, Gini {e['county_coverage_gini']:.3f}")
     b = s["binding"]
-    lines.append(f"binding: money in {pct(b['money']).strip()} of county-months, staff in {pct(b['staff']).strip()}")
+    lines.append(f"binding: money in {pct(b['money']).strip()} of county-months, hands in {pct(b['hands']).strip()}")
+    for act, share, roles in hands_bound_activities(b):
+        who = ", ".join(f"{r} {pct(x).strip()}" for r, x in roles)
+        lines.append(f"  hands bound {act} in {pct(share).strip()} ({who})")
+    hands = s.get("hands")
+    if hands:
+        lines.append("hands used: " + ", ".join(
+            f"{r} {pct(h['used_share']).strip()} of {h['available_hours'] / 1e6:,.2f} M h" for r, h in hands.items()))
     v = s["volunteers"]
     lines.append(f"volunteers: {v['start']:,} -> {v['end']:,} (+{v['recruited']:,} / -{v['left']:,})")
     if out_dir is not None:

@@ -226,7 +226,8 @@ AMPLE_MONEY = {"multiplier": 10.0, "raised_visit_funds_yuan": 1e12, "insurance_f
                "provincial_budget_yuan": 1e12}
 """Funding under which no channel runs short at any scale."""
 
-ZERO_MONEY = {"multiplier": 0.0}
+ZERO_MONEY = {"multiplier": 0.0, "raised_funds_multiplier": 0.0, "county_min_yuan_per_resident": 0.0}
+"""No money in any pot (association budgets and project funds, raised funds)."""
 
 ZERO_STAFF = {"prefecture_staff": 0, "county_staff": 0, "township_staff_share": 0.0,
               "township_staff_min": 0, "officers_per_village": 0, "volunteers_per_village": 0}
@@ -237,11 +238,16 @@ def deterministic_config(months: int = 3, seed: int = 1, **over) -> RunConfig:
     0 or 1 (in float32 and float64): everyone due is visited, contacts are assigned to all,
     everyone who attends becomes aware, and word of mouth makes every family aware whose
     village or a neighbour has an aware family. Lectures and policy events are off (their reach
-    cannot be made certain); so are family health events (they would reach everybody)."""
+    cannot be made certain); so are family health events (they would reach everybody), county
+    online outreach and the province's web publicity (the provincial outreach money buys the
+    three livestreams exactly: 0.9 M x 0.5 x 10 = 3 x 1.5 M)."""
     groups = {
-        "funding": dict(AMPLE_MONEY, policy="per_capita"),
+        "funding": dict(AMPLE_MONEY, policy="per_capita", online_shift=0.0, provincial_budget_yuan=9e5,
+                        provincial_outreach_share=0.5),
         "staffing": {"county_staff": 1000, "officer_hours_per_month": 700, "township_staff_share": 1.0,
-                     "p_volunteer_leave_month": 0.0, "p_volunteer_recruit_month": 0.0},
+                     "p_volunteer_leave_month": 0.0, "p_volunteer_recruit_month": 0.0,
+                     "volunteer_stipend_yuan_per_month": 0.0, "lecturer_share": 0.0,
+                     "lecturer_target_share": 0.0},
         "activities": {"youth_lecture_target_share": 0.0, "policy_events_per_county_year": 0.0,
                        "family_health_events_per_site_year": 0.0, "elderly_difficulty_share": 0.0,
                        "visits_per_eligible_family_year": 1000.0, "p_visit_health_education": 1.0,
@@ -251,7 +257,7 @@ def deterministic_config(months: int = 3, seed: int = 1, **over) -> RunConfig:
                        "initial_green_channel_share": 0.0, "initial_family_doctor_share": 0.0,
                        "p_family_doctor_month": 1.0, "livelihood_target_share": 1.0,
                        "livestream_months": (1, 2, 3), "p_view_livestream": (1.0, 1.0, 1.0),
-                       "livestream_topics": ("youth", "youth", "youth")},
+                       "livestream_topics": ("youth", "youth", "youth"), "livestream_cost_yuan": 1.5e6},
         "diffusion": {"p_ext": 0.0, "q": 1e4, "hazard_attend": 60.0, "hazard_online": 60.0,
                       "initial_health_aware": 0.0},
     }
@@ -271,16 +277,22 @@ def snapshot(m) -> dict:
         "aware": {k: v.copy() for k, v in m.aware.items()},
         "volunteers": {k: getattr(vol, k).copy() for k in ("village", "active", "hours_per_month",
                                                             "month_joined", "uid")},
+        "trained": m.trained.copy(),
         "cm": {k: v[:m.month].copy() for k, v in m.cm.items()},
         "binding": m.binding[:m.month].copy(),
+        "hours_used_c": m.hours_used_c[:m.month].copy(),
         "spent_year": copy.deepcopy(m.spent_year),
+        "ledger": {f"{pot}.{use}": v for (pot, use), v in m.ledger.year.items()},
     }
 
 
 def differences(a: dict, b: dict, prefix: str = "") -> list[str]:
-    """Names of the arrays that differ between two (nested) snapshots."""
-    out = []
+    """Names of the arrays that differ between two (nested) snapshots (or are in one only)."""
+    out = [f"{prefix}{k}" for k in b if k not in a]
     for k in a:
+        if k not in b:
+            out.append(f"{prefix}{k}")
+            continue
         x, y = a[k], b[k]
         if isinstance(x, dict):
             out += differences(x, y, f"{prefix}{k}.")

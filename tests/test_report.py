@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -13,12 +14,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib.image as mpimg
+import numpy as np
 import pytest
 import report_fixtures as rf
 
 from sim import plots, report
+from sim.compare import compare, runs_table
 
-SECTIONS_EN = ("## Question", "## Scenarios compared", "## Headline", "## Figures", "## Provenance")
+SECTIONS_EN = ("## Question", "## Scenarios compared", "## Headline", "## Costs", "## Figures", "## Provenance")
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +82,7 @@ def assert_memo_complete(out: Path, n_figures: int, sections=SECTIONS_EN):
 
 
 # --------------------------------------------------------------------------- content
+@pytest.mark.slow
 def test_scenario_memo_has_every_section_and_the_scenario_figures(scenario_memo, outputs):
     md, page = assert_memo_complete(scenario_memo, 8)
     assert figure_names(scenario_memo) == [
@@ -87,10 +91,31 @@ def test_scenario_memo_has_every_section_and_the_scenario_figures(scenario_memo,
     assert "compared with baseline_2021" in md  # the question
     for s in rf.SCENARIOS:
         assert s in md
-    assert "All budgets and funds 20 % higher." in md  # the scenario's description
-    # headline differences with intervals
+    plus = next(outputs.scenarios.glob("*scenario=budget_plus_20*"))
+    desc = json.loads((plus / "config.json").read_text())["scenario"]["description"]
+    assert desc and f"| {desc} |" in md  # the scenario's description
+    # headline differences with intervals, total cost among them
     assert re.search(r"budget_plus_20: .* [+-]\d+\.\d pp \[[+-]\d+\.\d, [+-]\d+\.\d\]", md)
+    assert re.search(r"budget_plus_20: .*; total cost [+-]\d+\.\d M yuan \[", md)
     assert "90 % interval" in md
+    # the headline table has a provenance column, with the summaries' labels
+    assert "| indicator | provenance | baseline_2021 | budget_cut_20 | budget_plus_20 |" in md
+    s = json.loads((outputs.single / "summary.json").read_text())
+    for ind in ("youth_education", "special_insured", "hardship_assisted"):
+        label = plots.indicator_label(ind)
+        assert f"| {label} (%) | {s['provenance'][f'coverage.{ind}']} |" in md, ind
+    assert re.search(r"\| county-months where hands bound \(%\) \| predicted \| \d+\.\d \|", md)
+    assert "Provenance: input = set by an assumption" in md
+    # costs by pot, and cost per additional family reached per indicator
+    assert ("| group | association budgets (M yuan) | raised funds (M yuan) | personnel budget (M yuan) | "
+            "total (M yuan) | yuan (total cost) per family reached | Δ total vs baseline_2021 (M yuan) |") in md
+    assert re.search(r"\| budget_plus_20 \| [\d,]+\.\d \| [\d,]+\.\d \| [\d,]+\.\d \| [\d,]+\.\d \| [\d,]+\.\d \| "
+                     r"[+-][\d,]+\.\d \[", md)
+    assert "## Cost per additional family reached" in md
+    assert "| indicator | provenance | budget_cut_20 | budget_plus_20 |" in md
+    # the binding map's caption names the activity most often short of hands and the roles
+    assert re.search(r"and hands in \d+ \(binding some activity .*\)\. Hands bound most often for [a-z ]+ "
+                     r"\(\d+ % of county-months\): the hours of [a-z ,]+ ran out\.", md)
     # one caption per figure
     assert len(re.findall(r"<figcaption>", page)) == 8
     # provenance: version, commit, config hashes, seeds, scale
@@ -102,6 +127,7 @@ def test_scenario_memo_has_every_section_and_the_scenario_figures(scenario_memo,
     assert "outreach-sim version 0.1.0" in md and f"population scale {rf.SCALE}" in md and "Seeds 1, 2" in md
 
 
+@pytest.mark.slow
 def test_sweep_memo_gets_dose_response_and_heatmap(sweep_memo):
     md, _ = assert_memo_complete(sweep_memo, 6)
     assert figure_names(sweep_memo) == ["fig2_dose_response", "fig3_heatmap", "fig4_county_map",
@@ -110,29 +136,105 @@ def test_sweep_memo_gets_dose_response_and_heatmap(sweep_memo):
     step = r"Volunteers per village 5 instead of 2 .*: hardship families assisted [+-]\d+\.\d pp \["
     assert re.search(step, md)
     assert "| volunteers per village | ×0.8 | ×1.2 |" in md
+    assert re.search(r"Mean hardship families assisted \(%; (input|calibrated|predicted)\)", md)
+    # money and hands binding by cell: the funding x staffing interaction
+    assert "in which money / hands bound some activity" in md
+    assert re.search(r"\| 2 \| \d+\.\d / \d+\.\d \| \d+\.\d / \d+\.\d \|", md)
+    # one cost row per cell of the sweep, no difference column (no scenario baseline)
+    cost_rows = re.findall(r"^\| multiplier=[^|]+(?:\| [\d,]+\.\d ){5}\|$", md, flags=re.M)
+    assert len(cost_rows) == len(rf.FUNDING) * len(rf.VOLUNTEERS)
+    assert "Δ total vs" not in md
 
 
+@pytest.mark.slow
 def test_single_run_memo_and_chinese_without_a_cjk_font(outputs, tmp_path, monkeypatch, capsys):
     # --lang zh on a machine without a CJK font: one note, then the memo in English
     monkeypatch.setattr(plots, "cjk_font", lambda: None)
     assert report.main([str(outputs.single), "--lang", "zh", "--out", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines() == ["note: no CJK font found; writing the memo in English"]
-    assert_memo_complete(tmp_path, 4, ("## Question", "## Scenarios compared", "## Headline results",
-                                       "## Figures", "## Provenance"))
+    md, _ = assert_memo_complete(tmp_path, 4, ("## Question", "## Scenarios compared", "## Headline results",
+                                               "## Costs", "## Figures", "## Provenance"))
+    assert "| indicator | provenance | value |" in md and "| special families insured | input | " in md
+    assert "## Cost per additional family reached" not in md  # nothing to compare with
     assert figure_names(tmp_path) == ["fig4_county_map", "fig4b_binding_map", "fig6_cumulative_reach",
                                       "fig7_lorenz"]
     assert "read 1 complete runs" in captured.out and f"memo: {tmp_path / 'memo.html'}" in captured.out
 
 
 # --------------------------------------------------------------------------- language
+@pytest.mark.slow
 def test_memo_in_chinese(outputs, tmp_path):
     if plots.cjk_font() is None:
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
     assert report.main([str(outputs.single), "--lang", "zh", "--out", str(tmp_path)]) == 0
-    sections = ("## 问题", "## 比较的情景", "## 主要结果", "## 图", "## 来源与可重复性")
+    sections = ("## 问题", "## 比较的情景", "## 主要结果", "## 成本", "## 图", "## 来源与可重复性")
     md, page = assert_memo_complete(tmp_path, 4, sections)
     assert '<html lang="zh-CN">' in page and "2021年实际预算" in md
+    assert "| 指标 | 来源类型 | 数值 |" in md and "| 计生特殊家庭参保 | 输入 |" in md
+    assert "协会预算（百万元）" in md and "募集资金（百万元）" in md and "人员经费（百万元）" in md
+
+
+# --------------------------------------------------------------------------- memo tables, hand-built runs
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory):
+    runs = runs_table([rf.hand_built_runs(tmp_path_factory.mktemp("hand") / "runs")])[0]
+    return runs, compare(runs, "scenario=baseline_2021"), plots.group_labels(runs)
+
+
+GROUPS = ["scenario=baseline_2021", "scenario=budget_plus_20", "scenario=budget_cut_20"]
+
+
+def test_cost_table_by_pot_with_exact_values(hand):
+    runs, cmp, labels = hand
+    header, rows = report.cost_table(runs, GROUPS, labels, "en", cmp, "baseline_2021")
+    assert header == ["group", "association budgets (M yuan)", "raised funds (M yuan)", "personnel budget (M yuan)",
+                      "total (M yuan)", "yuan (total cost) per family reached", "Δ total vs baseline_2021 (M yuan)"]
+    cpf = {k: f"{np.mean([c / f for c, f in zip(cost, fam, strict=True)]):,.1f}" for k, cost, fam in (
+        ("base", (500e6, 510e6, 520e6), (37_000, 38_100, 39_200)),
+        ("plus", (510e6, 522e6, 534e6), (38_200, 41_450, 41_700)),
+        ("cut", (495e6, 505e6, 515e6), (36_500, 37_600, 38_700)))}
+    # association budgets = total - 216 M raised - 200 M personnel; Δ total: 10, 12, 14 M (5-95 %: 10.2, 13.8)
+    assert rows == [["baseline_2021", "94.0", "216.0", "200.0", "510.0", cpf["base"], "-"],
+                    ["budget_plus_20", "106.0", "216.0", "200.0", "522.0", cpf["plus"], "+12.0 [+10.2, +13.8]"],
+                    ["budget_cut_20", "89.0", "216.0", "200.0", "505.0", cpf["cut"], "-5.0 [-5.0, -5.0]"]]
+    header, rows = report.cost_table(runs, GROUPS[:1], labels, "zh")
+    assert header == ["组", "协会预算（百万元）", "募集资金（百万元）", "人员经费（百万元）", "合计（百万元）",
+                      "每覆盖一户的总成本（元）"]
+    assert rows == [["baseline_2021", "94.0", "216.0", "200.0", "510.0", cpf["base"]]]
+
+
+def test_cost_per_additional_family_table_with_provenance(hand):
+    runs, cmp, labels = hand
+    header, rows = report.cost_per_family_table(cmp, runs, GROUPS[1:], labels, "en")
+    assert header == ["indicator", "provenance", "budget_plus_20", "budget_cut_20"]
+    assert rows == [
+        ["youth reached by health education", "predicted", "6,000", "5,000 (saved per family not reached)"],
+        ["special families visited", "predicted", "undefined", "-10,000 (reaches more for less)"],
+        ["special families insured", "input", "40,000", "undefined"]]
+    header, rows = report.cost_per_family_table(cmp, runs, GROUPS[1:], labels, "zh")
+    assert header == ["指标", "来源类型", "budget_plus_20", "budget_cut_20"]
+    assert rows == [["青少年健康教育覆盖", "预测", "6,000", "5,000（每少覆盖一户节省）"],
+                    ["计生特殊家庭走访", "预测", "不适用", "-10,000（成本更低且覆盖更多）"],
+                    ["计生特殊家庭参保", "输入", "40,000", "不适用"]]
+    assert report.cost_per_family_cell(-2_500.0, "dominated: fewer families for more money", "en") == \
+        "-2,500 (reaches fewer for more)"
+
+
+def test_provenance_labels(hand):
+    runs, _, _ = hand
+    assert report._prov(runs, "coverage.special_insured", "en") == "input"
+    assert report._prov(runs, "coverage_counts.youth_education.reached", "zh") == "预测"
+    assert report._prov(runs, "reported.youth_lectures", "zh") == "校准"
+    assert report._prov(runs, "cost.total_yuan", "en") == "-"
+    mixed = runs.assign(**{"provenance.execution_rate": ["input"] + ["calibrated"] * (len(runs) - 1)})
+    assert report._prov(mixed, "execution_rate", "zh") == "校准/输入"
+
+
+def test_every_scenario_has_a_chinese_description():
+    from sim.cli import CONF_DIR
+
+    assert set(report.SCENARIO_ZH) == {p.stem for p in (CONF_DIR / "scenario").glob("*.yaml")}
 
 
 # --------------------------------------------------------------------------- bad input
@@ -155,11 +257,13 @@ def test_no_complete_runs_is_one_error_line(tmp_path, capsys):
     assert "no complete runs" in _one_error_line(capsys) and not (tmp_path / "sweep" / "report").exists()
 
 
+@pytest.mark.slow
 def test_unknown_baseline_is_one_error_line(outputs, tmp_path, capsys):
     assert report.main([str(outputs.single), "--baseline", "nope", "--out", str(tmp_path)]) == 2
     assert "--baseline nope" in _one_error_line(capsys)
 
 
+@pytest.mark.slow
 def test_command_line_exit_status_without_traceback(tmp_path, outputs):
     r = subprocess.run([sys.executable, "-m", "sim.report", str(tmp_path / "missing")], capture_output=True,
                        text=True, env=outputs.env, timeout=120)
@@ -169,6 +273,7 @@ def test_command_line_exit_status_without_traceback(tmp_path, outputs):
 
 
 # --------------------------------------------------------------------------- the browser
+@pytest.mark.slow
 def test_memo_renders_in_headless_chromium(scenario_memo, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

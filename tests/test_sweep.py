@@ -1,4 +1,5 @@
-"""Sweeps: resume, failed jobs, launchers giving identical results, Ray on 127.0.0.1, compare."""
+"""Sweeps: resume, failed jobs, launchers giving identical results, Ray on 127.0.0.1, paired runs
+(the comparison itself is tested in tests/test_compare.py)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from sim.compare import compare, runs_table
-from sim.compare import main as compare_main
+from sim.compare import runs_table
 from sim.results import TIMING_KEYS
 
 SMALL = ["population.scale=0.005", "months=3"]
@@ -47,6 +46,7 @@ def summaries(sweep_dir: Path) -> dict[str, dict]:
     return out
 
 
+@pytest.mark.slow
 def test_resume_skips_complete_jobs_and_failed_jobs_do_not_stop_others(tmp_path, env):
     d = tmp_path / "sweep"
     args = ["population.n_villages=100,29213", "seed=1,2", *SMALL, f"hydra.sweep.dir={d}"]
@@ -73,6 +73,7 @@ def test_resume_skips_complete_jobs_and_failed_jobs_do_not_stop_others(tmp_path,
     assert after[kept] == before[kept]
 
 
+@pytest.mark.slow
 def test_config_change_reruns_a_job(tmp_path, env):
     d = tmp_path / "sweep"
     base = ["seed=1", "population.scale=0.005", f"hydra.sweep.dir={d}", "hydra/launcher=basic"]
@@ -90,6 +91,7 @@ def test_config_change_reruns_a_job(tmp_path, env):
     assert json.loads((job / "summary.json").read_text())["config_hash"] != "stale"
 
 
+@pytest.mark.slow
 def test_basic_and_joblib_launchers_give_identical_summaries(tmp_path, env):
     args = ["scenario=baseline_2021,budget_plus_20", "seed=1,2", *SMALL]
     a = sweep([*args, f"hydra.sweep.dir={tmp_path / 'basic'}", "hydra/launcher=basic"], env, tmp_path)
@@ -120,6 +122,7 @@ def _free_port() -> int:
 @pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None
                     or shutil.which("ray", path=str(Path(sys.executable).parent)) is None,
                     reason="the ray extra is not installed (pip install -e '.[ray]')")
+@pytest.mark.slow
 def test_ray_launcher_on_a_local_head(tmp_path, env):
     """Start a Ray head on 127.0.0.1, sweep through it, compare with the basic launcher, stop it."""
     ray = str(Path(sys.executable).parent / "ray")
@@ -159,68 +162,7 @@ def test_ray_launcher_on_a_local_head(tmp_path, env):
         shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
-def _fake_run(root: Path, name: str, scenario: str, seed: int, cov: float, extra: dict | None = None):
-    d = root / name
-    (d / ".hydra").mkdir(parents=True)
-    overrides = [f"scenario={scenario}", f"seed={seed}", *[f"{k}={v}" for k, v in (extra or {}).items()]]
-    (d / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
-    s = {"scenario": scenario, "seed": seed, "scale": 0.01, "months": 12, "config_hash": name,
-         "coverage": {"youth_education": cov}, "reported": {"youth_lectures": 100 * cov},
-         "execution_rate": 0.9, "runtime_s": 1.0}
-    (d / "summary.json").write_text(json.dumps(s))
-
-
-def test_compare_exact_values_on_a_hand_built_sweep(tmp_path, capsys):
-    root = tmp_path / "sweep"
-    base = {1: 0.20, 2: 0.30, 3: 0.40}
-    plus = {1: 0.25, 2: 0.36, 3: 0.47}
-    for seed in base:
-        _fake_run(root, f"b{seed}", "baseline_2021", seed, base[seed])
-        _fake_run(root, f"p{seed}", "budget_plus_20", seed, plus[seed])
-    (root / "broken" / ".hydra").mkdir(parents=True)
-    (root / "broken" / ".hydra" / "overrides.yaml").write_text("- seed=9\n")
-    (root / "broken" / "failed.json").write_text("{}")
-    (root / "unfinished" / ".hydra").mkdir(parents=True)
-    (root / "unfinished" / ".hydra" / "overrides.yaml").write_text("- seed=8\n")
-    df, missing, failed = runs_table([root])
-    assert len(df) == 6 and [p.name for p in missing] == ["unfinished"] and [p.name for p in failed] == ["broken"]
-    cmp = compare(df, "scenario=baseline_2021")
-    row = cmp[(cmp["scenario"] == "budget_plus_20") & (cmp["indicator"] == "coverage.youth_education")].iloc[0]
-    assert row["n"] == 3 and row["n_pairs"] == 3
-    assert row["mean"] == pytest.approx(np.mean(list(plus.values())))
-    assert row["median"] == pytest.approx(0.36)
-    assert row["diff_mean"] == pytest.approx(np.mean([0.05, 0.06, 0.07]))
-    assert row["diff_p5"] == pytest.approx(np.percentile([0.05, 0.06, 0.07], 5))
-    assert row["diff_p95"] == pytest.approx(np.percentile([0.05, 0.06, 0.07], 95))
-    b = cmp[(cmp["scenario"] == "baseline_2021") & (cmp["indicator"] == "coverage.youth_education")].iloc[0]
-    assert b["is_baseline"] and b["diff_mean"] == 0.0
-    assert compare_main([str(root)]) == 0
-    out = capsys.readouterr().out
-    assert "read 6 complete runs in 2 groups; 1 incomplete, 1 failed" in out
-    written = pd.read_parquet(root / "compare.parquet")
-    assert len(written) == len(cmp) and (root / "compare.csv").is_file()
-
-
-def test_compare_pairs_within_swept_parameters(tmp_path):
-    root = tmp_path / "sweep"
-    for m in ("0.8", "1.2"):
-        for seed in (1, 2):
-            _fake_run(root, f"b{m}{seed}", "baseline_2021", seed, 0.1 * seed + float(m), {"funding.multiplier": m})
-            _fake_run(root, f"x{m}{seed}", "need_based", seed, 0.1 * seed + float(m) + 0.01, {"funding.multiplier": m})
-    cmp = compare(runs_table([root])[0], "scenario=baseline_2021")
-    rows = cmp[(cmp["scenario"] == "need_based") & (cmp["indicator"] == "coverage.youth_education")]
-    assert len(rows) == 2
-    assert rows["diff_mean"].to_numpy() == pytest.approx([0.01, 0.01])
-    assert set(rows["n_pairs"]) == {2}
-
-
-def test_compare_bad_input(tmp_path, capsys):
-    assert compare_main([str(tmp_path / "nope")]) == 2
-    assert "does not exist" in capsys.readouterr().err
-    assert compare_main([str(tmp_path)]) == 2
-    assert "no complete runs" in capsys.readouterr().err
-
-
+@pytest.mark.slow
 def test_paired_differences_are_much_tighter_than_unpaired(tmp_path, env):
     """Common random numbers: budget_plus_20 - baseline varies far less by seed when paired."""
     d = tmp_path / "crn"

@@ -30,16 +30,20 @@ def insurance(m: OutreachModel, act: Activity) -> None:
 
 def nursing_subsidy(m: OutreachModel, act: Activity) -> None:
     """Special-family members are hospitalised; each claims the nursing subsidy (province pot,
-    claim hours of staff) while the money lasts."""
+    claim hours of staff) while the money lasts. A claim the county cannot process this month for
+    want of hands or money waits for the next (claims are kept per family), so a month's lumpy
+    demand at a small scale is not lost."""
     a = m.cfg.activities
     sp_idx = m.idx_special
     hosp = m.draw("hospital").binomial(m.f.size[sp_idx], a.p_hospital_person_month)
     key = m.draw("nursing_subsidy").random(len(sp_idx))
-    people_c = m.count_by_county(sp_idx, weights=hosp)
+    claims = hosp + m.claims_pending
+    people_c = m.count_by_county(sp_idx, weights=claims)
     units = m.run_county(act, people_c, m.province_pot_by_demand("nursing_subsidy", people_c))
-    paid = m.select(m.county_of(sp_idx), key, hosp > 0, units, "nursing_subsidy", people=hosp)
-    m.cm["hospitalised"][m.month] += people_c
-    m.cm["subsidised"][m.month] += m.count_by_county(sp_idx, weights=np.where(paid, hosp, 0))
+    paid = m.select(m.county_of(sp_idx), key, claims > 0, units, "nursing_subsidy", people=claims)
+    m.claims_pending = np.where(paid, 0, claims)
+    m.cm["hospitalised"][m.month] += m.count_by_county(sp_idx, weights=hosp)
+    m.cm["subsidised"][m.month] += m.count_by_county(sp_idx, weights=np.where(paid, claims, 0))
 
 
 def livelihood(m: OutreachModel, act: Activity) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.activities import Activity
-from sim.draws import digital_draws_below, draws_below
+from sim.draws import blocks, digital_draws_below, draws_below
 
 if TYPE_CHECKING:
     from sim.model import OutreachModel
@@ -35,12 +35,14 @@ def reach(m: OutreachModel, families: np.ndarray, topic: str, hazard: float) -> 
 
 def run_events(m: OutreachModel, act: Activity) -> np.ndarray:
     """Events of a planned county activity this month: the plan's share so far less what was
-    done, limited by the channel's money and the hours of the roles that may run them."""
+    done (only in the activity's own months: a county behind its plan catches up in season),
+    limited by the channel's money and the hours of the roles that may run them."""
     season = m.season_key(act.season, m.month)
     share = m.cum_season[season][m.month_of_year - 1]
-    demand = np.floor(m.target_year[act.name] * share - m.done_year[act.name] + 1e-9)
+    in_season = m.season[season][m.month_of_year - 1] > 0  # no catching up out of season (school holidays)
+    demand = np.floor(m.target_year[act.name] * share - m.done_year[act.name] + 1e-9) * in_season
     units = m.run_county(act, demand, m.available(act.channel, season), whole=True)
-    if m.season[season][m.month_of_year - 1] > 0:  # the plan's own limits, in the activity's months
+    if in_season:  # the plan's own limits, in the activity's months
         m.bind(act.name, m.plan_bound[act.name])
     m.done_year[act.name] += units
     m.cm[act.name][m.month] += units
@@ -109,23 +111,42 @@ def family_health_events(m: OutreachModel, act: Activity) -> None:
 
 def _online_reach(m: OutreachModel, name: str, families_c: np.ndarray, topic_share: np.ndarray) -> np.ndarray:
     """Families with internet access reached by ``families_c`` (full-scale, per county) of online
-    outreach, each on one topic drawn by ``topic_share`` (policy, health, youth)."""
+    outreach, each on one topic drawn by ``topic_share`` (policy, health, youth).
+
+    One float32 uniform per family with internet access (stream ``name``, block by block): the
+    family is reached when ``u < p`` of its county, and its topic is drawn from ``u / p``
+    (uniform on [0, 1) given a reach), so a family reached in two scenarios with the same seed
+    hears the same topic wherever the shares agree.
+    """
     d = m.cfg.diffusion
-    idx = m.idx_digital
-    u = m.draw(name).random((2, len(idx)), dtype=np.float32)
-    lam = families_c / np.maximum(m.digital_c, 1e-12)
-    hit = u[0] < -np.expm1(-lam[m.v_county[m.f.village[idx]]])
     share = np.asarray(topic_share, dtype=np.float64)
     if not m.policy_announced:  # nothing to say about a policy not yet announced
         share = share * np.array([0.0, 1.0, 1.0])
     if share.sum() <= 0:
         return np.empty(0, np.intp)
+    p_c = (-np.expm1(-families_c / np.maximum(m.digital_c, 1e-12))).astype(np.float32)
+    idx, start = m.digital_families
+    gen = m.draw(name)
+    rows, us = [], []
+    for i, j in blocks(len(idx)):
+        u = gen.random(j - i, dtype=np.float32)
+        # Families are sorted by village and villages by county: compare county by county.
+        for c in range(np.searchsorted(start, i, side="right") - 1, np.searchsorted(start, j, side="left")):
+            lo, hi = max(int(start[c]), i) - i, min(int(start[c + 1]), j) - i
+            if hi <= lo or p_c[c] <= 0:
+                continue
+            hit = np.flatnonzero(u[lo:hi] < p_c[c]) + lo
+            rows.append(hit + i)
+            us.append(u[hit] / p_c[c])
+    rows = np.concatenate(rows) if rows else np.empty(0, np.intp)
+    u = np.concatenate(us) if us else np.empty(0, np.float32)
     cum = np.cumsum(share)
-    topic = np.searchsorted(cum / cum[-1], u[1], side="right")
+    topic = np.searchsorted(cum / cum[-1], u, side="right")
+    reached = idx[rows]
     for k, t in enumerate(("policy", "health", "youth")):
         if share[k] > 0:
-            reach(m, idx[hit & (topic == k)], t, d.hazard_online)
-    return idx[hit]
+            reach(m, reached[topic == k], t, d.hazard_online)
+    return reached
 
 
 def online(m: OutreachModel, act: Activity) -> None:
