@@ -3,10 +3,10 @@
 *Validate* runs ``baseline_2021`` over several seeds and compares, for each reported figure,
 the simulated median and 90 % interval with the report (pass: median within +-10 %).
 
-*Calibrate* fits the uncertain parameters listed in ``conf/calibrate.yaml`` (each with bounds
+*Calibrate* fits the uncertain parameters listed in ``sim/conf/calibrate.yaml`` (each with bounds
 and the figure it is fitted to) with ``scipy.optimize.least_squares`` on fixed seeds: common
 random numbers make the objective a deterministic, nearly smooth function of the parameters.
-The fitted values are written to ``conf/calibration/fitted.yaml`` (used by every scenario) and
+The fitted values are written to ``sim/conf/calibration/fitted.yaml`` (used by every scenario) and
 the table of values, bounds and final errors into ``docs/ODD.md``.
 
 References: sim/data/hunan_2021_reported.yaml; MODEL.md section 7.
@@ -170,7 +170,7 @@ class Param:
 
 
 def load_spec(path: Path) -> dict:
-    """The calibration spec (``conf/calibrate.yaml``): parameters with bounds and targets."""
+    """The calibration spec (``sim/conf/calibrate.yaml``): parameters with bounds and targets."""
     try:
         spec = yaml.safe_load(Path(path).read_text())
     except OSError as e:
@@ -239,7 +239,7 @@ def fit(cfg: RunConfig, params: list[Param], targets: list[Target], seeds: list[
 
 
 def write_fitted(path: Path, result: dict, params: list[Param], spec: dict, scale: float, seeds: list[int]) -> None:
-    """Write ``conf/calibration/fitted.yaml`` (a Hydra overlay of the fitted values)."""
+    """Write ``sim/conf/calibration/fitted.yaml`` (a Hydra overlay of the fitted values)."""
     from sim.results import _atomic
 
     nested: dict[str, dict] = {}
@@ -256,7 +256,7 @@ def write_fitted(path: Path, result: dict, params: list[Param], spec: dict, scal
     for p in params:
         head.append(f"#   {p.key}: {result['values'][p.key]:.6g} ({p.low:g}-{p.high:g}) -> {p.target}: "
                     f"{100 * result['errors'][p.target]:+.2f} %")
-    head.append("# Set from the report (accounting), not fitted: see conf/calibrate.yaml.")
+    head.append("# Set from the report (accounting), not fitted: see sim/conf/calibrate.yaml.")
     text = "\n".join(head) + "\n" + yaml.safe_dump(nested, sort_keys=True, allow_unicode=True)
     _atomic(Path(path), lambda t: Path(t).write_text(text))
 
@@ -269,7 +269,7 @@ def odd_table(result: dict, params: list[Param], spec: dict, validation: list[di
     lines = [ODD_BEGIN, "",
              f"Fitted by `outreach-sim-calibrate` at scale {scale} on seeds {seeds} "
              f"({result['evaluations']} model evaluations, {result['seconds']:.0f} s); "
-             "written to `conf/calibration/fitted.yaml`.", "",
+             "written to `sim/conf/calibration/fitted.yaml`.", "",
              "| parameter | fitted | bounds | fitted to | final error |", "|---|---|---|---|---|"]
     for p in params:
         lines.append(f"| `{p.key}` | {result['values'][p.key]:.4g} | {p.low:g} – {p.high:g} | {p.target} | "
@@ -353,11 +353,12 @@ def calibrate_main(argv: list[str] | None = None) -> int:
     from sim.cli import CONF_DIR
 
     ap = argparse.ArgumentParser(prog="outreach-sim-calibrate",
-                                 description="Fit the uncertain parameters to the 2021 report (conf/calibrate.yaml).")
+                                 description="Fit the uncertain parameters to the 2021 report (sim/conf/calibrate.yaml).")
     ap.add_argument("overrides", nargs="*", help="config overrides for the runs, e.g. population.scale=0.05")
     ap.add_argument("--spec", default=str(CONF_DIR / "calibrate.yaml"), help="parameters, bounds and targets")
     ap.add_argument("--out", default=str(CONF_DIR / "calibration" / "fitted.yaml"), help="fitted config file")
-    ap.add_argument("--odd", default=str(CONF_DIR.parent / "docs" / "ODD.md"), help="ODD document to update")
+    ap.add_argument("--odd", default=str(Path(__file__).resolve().parents[1] / "docs" / "ODD.md"),
+                    help="ODD document to update (skipped when missing, e.g. in an installed package)")
     ap.add_argument("--max-evaluations", type=int, default=200)
     args = ap.parse_args(argv)
     try:

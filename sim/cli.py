@@ -30,7 +30,8 @@ from omegaconf import OmegaConf
 from sim import config as C
 from sim.errors import UserError
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+"""The config folder, shipped inside the package (so an installed wheel finds it anywhere)."""
 GROUPS = {"population": C.PopulationConfig, "network": C.NetworkConfig, "funding": C.FundingConfig,
           "staffing": C.StaffingConfig, "activities": C.ActivitiesConfig, "diffusion": C.DiffusionConfig}
 

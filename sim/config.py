@@ -4,7 +4,7 @@ The CLI converts Hydra's config to these dataclasses at once (``OmegaConf.to_obj
 nothing below it sees a ``DictConfig``. Every range is checked in ``__post_init__`` and a
 bad value raises :class:`sim.errors.ConfigError` naming the key and the allowed range.
 Units are in the names (``_yuan``, ``_hours``, ``_month``). Defaults are the 2021 baseline;
-values marked *calibrated* are overwritten by ``conf/calibration/fitted.yaml``.
+values marked *calibrated* are overwritten by ``sim/conf/calibration/fitted.yaml``.
 
 References: ../docs/ODD.md (what each parameter does and where its default comes from).
 """

@@ -67,7 +67,7 @@ SCENARIO_ZH = {
     "trained_lecturers": "10%的志愿者培训为同伴教育主持人，计入培训费用。",
     "volunteer_drive": "志愿者翻倍，每月补贴50元，由人员经费支付。",
 }
-"""Chinese descriptions of the scenarios (the English ones are in ``conf/scenario/*.yaml``)."""
+"""Chinese descriptions of the scenarios (the English ones are in ``sim/conf/scenario/*.yaml``)."""
 
 T = {
     "title": ("Outreach simulation memo", "计生协宣传服务模拟备忘录"),
