@@ -24,8 +24,9 @@ class ConfigError(UserError):
 def check_range(key: str, value, low=None, high=None, *, low_open=False, high_open=False) -> None:
     """Raise :class:`ConfigError` unless ``low (<|<=) value (<|<=) high``."""
     try:
-        v = float(value)
-    except (TypeError, ValueError):
+        # Whole numbers compare exactly (2**63 - 1 is not a float); anything else as a float.
+        v = value if isinstance(value, int) and not isinstance(value, bool) else float(value)
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(key, value, "must be a number") from None
     bad = not math.isfinite(v)  # NaN, inf and overflowing literals such as 1e400
     if low is not None:
@@ -33,12 +34,16 @@ def check_range(key: str, value, low=None, high=None, *, low_open=False, high_op
     if high is not None:
         bad |= v >= high if high_open else v > high
     if bad:
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
+        lo = "-inf" if low is None else _bound(low)
+        hi = "inf" if high is None else _bound(high)
         lb = "(" if low_open or low is None else "["
         hb = ")" if high_open or high is None else "]"
         finite = "" if math.isfinite(v) else "a finite number "
         raise ConfigError(key, value, f"must be {finite}in {lb}{lo}, {hi}{hb}")
+
+
+def _bound(x) -> str:
+    return str(x) if isinstance(x, int) and not isinstance(x, bool) else f"{x:g}"
 
 
 def check_choice(key: str, value, choices) -> None:
