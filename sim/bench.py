@@ -102,13 +102,14 @@ def peak_mb() -> float:
 
 def run_config(scale: float, cache_dir: str, *, seed: int = 1, months: int = 12):
     """``baseline_2021`` at ``scale``, composed as the ``outreach-sim`` command composes it."""
-    from sim.cli import precheck
+    from sim.compose import compose_run_config
+    from sim.errors import UserError
 
-    error, configs = precheck(["scenario=baseline_2021", f"population.scale={scale}", f"seed={seed}",
-                               f"months={months}", "progress=false", f"population.cache_dir={cache_dir}"])
-    if error:
-        raise SystemExit(f"cannot compose the benchmark config: {error}")
-    return configs[0]
+    try:
+        return compose_run_config(["scenario=baseline_2021", f"population.scale={scale}", f"seed={seed}",
+                                   f"months={months}", "progress=false", f"population.cache_dir={cache_dir}"])
+    except UserError as e:
+        raise SystemExit(f"cannot compose the benchmark config: {e}") from None
 
 
 def initial_aware(n: int, share: float, seed: int) -> np.ndarray:
@@ -524,7 +525,7 @@ def paired_variance_ratio(a: dict[int, float], b: dict[int, float]) -> dict:
 
 
 def run_sweep(launcher: str, sweep_dir: Path, cache: Path) -> dict:
-    from sim.results import read_summary
+    from sim.runs import read_summary
     from sim.sweep import job_dirs
 
     cmd = [sys.executable, "-m", "sim", "-m", f"scenario={','.join(SWEEP_SCENARIOS)}",

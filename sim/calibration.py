@@ -26,6 +26,7 @@ import numpy as np
 import yaml
 
 from sim.admin import data_path
+from sim.compose import CONF_DIR, compose_run_config, with_overrides  # with_overrides: also imported from here
 from sim.config import RunConfig
 from sim.errors import ConfigError, UserError
 from sim.progress import Progress
@@ -79,19 +80,6 @@ def _get(summary: dict, dotted: str) -> float:
     for part in dotted.split("."):
         x = x[part]
     return float(x)
-
-
-def with_overrides(cfg: RunConfig, values: dict[str, float]) -> RunConfig:
-    """A copy of ``cfg`` with ``group.key`` values replaced (validated again)."""
-    groups: dict[str, dict] = {}
-    for key, v in values.items():
-        group, _, name = key.partition(".")
-        sub = getattr(cfg, group, None)
-        if sub is None or not dataclasses.is_dataclass(sub) or name not in {f.name for f in dataclasses.fields(sub)}:
-            raise ConfigError(key, v, "is not a parameter of the run config")
-        current = getattr(sub, name)
-        groups.setdefault(group, {})[name] = type(current)(v) if isinstance(current, int | float) else v
-    return dataclasses.replace(cfg, **{g: dataclasses.replace(getattr(cfg, g), **kv) for g, kv in groups.items()})
 
 
 def simulate(cfg: RunConfig, seeds: list[int], targets: list[Target], province=None,
@@ -303,12 +291,6 @@ def update_odd(path: Path, block: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- command lines
-def _compose(overrides: list[str]) -> RunConfig:
-    from sim.cli import compose_run_config
-
-    return compose_run_config(overrides)
-
-
 def validate_main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="outreach-sim-validate",
                                  description="Run baseline_2021 over several seeds and compare with the 2021 report.")
@@ -320,7 +302,7 @@ def validate_main(argv: list[str] | None = None) -> int:
     try:
         if args.seeds < 1:
             raise ConfigError("--seeds", args.seeds, "must be at least 1")
-        cfg = _compose(["scenario=baseline_2021", *args.overrides])
+        cfg = compose_run_config(["scenario=baseline_2021", *args.overrides])
         targets = load_targets()
         seeds = [cfg.seed + i for i in range(args.seeds)]
         with Progress("validating", len(seeds)) as bar:
@@ -350,10 +332,9 @@ def _write_validation(out: Path, rows: list[dict], cfg: RunConfig, seeds: list[i
 
 
 def calibrate_main(argv: list[str] | None = None) -> int:
-    from sim.cli import CONF_DIR
-
-    ap = argparse.ArgumentParser(prog="outreach-sim-calibrate",
-                                 description="Fit the uncertain parameters to the 2021 report (sim/conf/calibrate.yaml).")
+    ap = argparse.ArgumentParser(
+        prog="outreach-sim-calibrate",
+        description="Fit the uncertain parameters to the 2021 report (sim/conf/calibrate.yaml).")
     ap.add_argument("overrides", nargs="*", help="config overrides for the runs, e.g. population.scale=0.05")
     ap.add_argument("--spec", default=str(CONF_DIR / "calibrate.yaml"), help="parameters, bounds and targets")
     ap.add_argument("--out", default=str(CONF_DIR / "calibration" / "fitted.yaml"), help="fitted config file")
@@ -367,8 +348,8 @@ def calibrate_main(argv: list[str] | None = None) -> int:
         seeds = [int(s) for s in spec.get("seeds", [1, 2])]
         # Fit from the schema defaults plus the accounting values, not from a previous fit.
         accounting = [f"{k}={v['value']}" for k, v in (spec.get("accounting") or {}).items()]
-        cfg = _compose(["scenario=baseline_2021", "calibration=none", f"population.scale={scale}",
-                        *accounting, *args.overrides])
+        cfg = compose_run_config(["scenario=baseline_2021", "calibration=none", f"population.scale={scale}",
+                                  *accounting, *args.overrides])
         targets = load_targets()
         result = fit(cfg, spec["parameters"], targets, seeds, max_evaluations=args.max_evaluations)
     except UserError as e:

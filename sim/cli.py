@@ -6,16 +6,18 @@ its output folder; ``outreach-sim key=value ...`` overrides any parameter;
 multirun; joblib launcher, one worker per core, by default; ``hydra/launcher=basic`` runs the
 jobs one by one, ``hydra/launcher=ray`` on a Ray cluster, ``hydra/launcher=submitit_slurm`` on
 SLURM). Re-running a sweep into the same ``hydra.sweep.dir`` skips its complete jobs.
+``outreach-sim --config-dir ./myconf scenario=mine`` adds a folder of the user's own configs
+(here ``./myconf/scenario/mine.yaml``), searched after the package's ``sim/conf/``.
 
 The Hydra config is converted to :class:`sim.config.RunConfig` at once; nothing below this
 module sees a ``DictConfig``. Before Hydra starts, every job of the command line is composed
 and validated, so a bad override, an unknown scenario or an impossible value ends with one
-clear line and exit status 2, and no job starts.
+clear line and exit status 2, and no job starts. Composition itself (the config folder, the
+schemas, overrides) lives in :mod:`sim.compose`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sys
 import time
@@ -25,24 +27,13 @@ from pathlib import Path
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import OmegaConf
 
 from sim import config as C
+from sim.compose import CONF_DIR, CONFIG_NAME, compose_jobs, compose_run_config, register_schemas, to_run_config
 from sim.errors import UserError
 
-CONF_DIR = Path(__file__).resolve().parent / "conf"
-"""The config folder, shipped inside the package (so an installed wheel finds it anywhere)."""
-GROUPS = {"population": C.PopulationConfig, "network": C.NetworkConfig, "funding": C.FundingConfig,
-          "staffing": C.StaffingConfig, "activities": C.ActivitiesConfig, "diffusion": C.DiffusionConfig}
-
-
-def register_schemas() -> None:
-    """Register the dataclass schemas in Hydra's ConfigStore (``base_config``, ``base_<group>``)."""
-    cs = ConfigStore.instance()
-    cs.store(name="base_config", node=C.RunConfig)
-    for group, schema in GROUPS.items():
-        cs.store(group=group, name=f"base_{group}", node=schema)
-    register_ray_launcher(cs)
+__all__ = ["CONF_DIR", "compose_run_config", "main", "precheck", "run_job", "to_run_config"]
+"""``CONF_DIR``, ``compose_run_config`` and ``to_run_config`` live in :mod:`sim.compose`."""
 
 
 def register_ray_launcher(cs: ConfigStore) -> None:
@@ -63,36 +54,15 @@ def register_ray_launcher(cs: ConfigStore) -> None:
 
 
 register_schemas()
-
-
-def to_run_config(cfg) -> C.RunConfig:
-    """Hydra config -> RunConfig (range checks run in the dataclasses' ``__post_init__``)."""
-    cfg = OmegaConf.masked_copy(cfg, [f.name for f in dataclasses.fields(C.RunConfig)]) \
-        if "hydra" in cfg else cfg
-    obj = OmegaConf.to_object(cfg)
-    if not isinstance(obj, C.RunConfig):  # composed without the schema (should not happen)
-        raise UserError("the config does not match the RunConfig schema")
-    return obj
-
-
-def compose_run_config(overrides: list[str]) -> C.RunConfig:
-    """The RunConfig of ``conf/config.yaml`` with ``overrides`` (one job; errors as UserError)."""
-    from hydra import compose, initialize_config_dir
-
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-            return to_run_config(compose(config_name="config", overrides=list(overrides)))
-    except UserError:
-        raise
-    except Exception as ex:  # noqa: BLE001 - composition errors become one line
-        raise UserError(_error_line(ex)) from None
+register_ray_launcher(ConfigStore.instance())
 
 
 def run_job(cfg: C.RunConfig, out_dir: Path, *, quiet: bool = False) -> dict:
     """Run one configured job and write its files into ``out_dir`` (a plain function for tests)."""
     from sim.model import OutreachModel
     from sim.province import build_province
-    from sim.results import config_hash, format_summary, read_summary, write_run
+    from sim.results import config_hash, format_summary, write_run
+    from sim.runs import read_summary
 
     out_dir = Path(out_dir)
     done = read_summary(out_dir)
@@ -112,77 +82,57 @@ def run_job(cfg: C.RunConfig, out_dir: Path, *, quiet: bool = False) -> dict:
     return s
 
 
-def _error_line(ex: BaseException) -> str:
-    """One line for a composition or validation error."""
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+SKIP_PRECHECK = ("help", "hydra_help", "cfg", "info", "shell_completion", "config_path", "config_name",
+                 "experimental_rerun")
+"""Hydra options that do not run this app's jobs (or choose another primary config): no pre-check."""
 
-    if isinstance(ex, UserError):
-        return str(ex)
-    if isinstance(ex, OmegaConfBaseException):
-        key = getattr(ex, "full_key", None) or ""
-        msg = str(getattr(ex, "msg", "") or ex).splitlines()[0]
-        group, _, name = key.partition(".")
-        unknown = isinstance(ex, ConfigKeyError | ConfigAttributeError)
-        if unknown and group in GROUPS and name:
-            allowed = sorted(f.name for f in dataclasses.fields(GROUPS[group]))
-            return f"{key}: no such key; {group} keys are {allowed}"
-        if unknown and not name:
-            allowed = sorted(f.name for f in dataclasses.fields(C.RunConfig))
-            return f"{key}: no such key; top-level keys are {allowed}"
-        return f"{key}: {msg}" if key else msg
-    cause = ex.__cause__
-    while cause is not None:
-        if isinstance(cause, OmegaConfBaseException | UserError):
-            return _error_line(cause)
-        cause = cause.__cause__
-    lines = [ln.strip() for ln in str(ex).splitlines() if ln.strip()]
-    if lines and "Could not find" in lines[0]:
-        missing = lines[0].split("Could not find", 1)[1].strip(" '")
-        group, _, option = missing.partition("/")
-        options = []
-        for ln in lines[1:]:
-            if ln.startswith("Config search path"):
-                break
-            if not ln.startswith(("Available", "base_")):
-                options.append(ln)
-        return f"{group}={option!r} is not allowed: must be one of {options}"
-    return "; ".join(lines[:3])
+
+class _BadOption(Exception):
+    """Raised instead of argparse's exit, so Hydra reports a bad option itself."""
 
 
 def precheck(args: list[str]) -> tuple[str | None, list[C.RunConfig]]:
     """Compose and validate every job the command line asks for.
 
-    Returns (the first error as one line, or None; the jobs' configs).
+    The command line is read by Hydra's own argument parser, so ``--config-dir DIR``,
+    ``--config-dir=DIR`` and ``-cd DIR`` add the user's config folder here as Hydra adds it.
+    Overrides of ``hydra.*`` (the launcher, the output folders) are left to Hydra.
+
+    Returns:
+        (the first error as one line, or None; the jobs' configs). Both are empty when the
+        command line only asks Hydra for help or information, or does not parse (Hydra says why).
     """
-    from hydra import compose, initialize_config_dir
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra._internal.utils import get_args_parser
 
-    if any(a in ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc")
-           or a.startswith(("--cfg", "--info", "--config-path", "--config-name", "-cp", "-cn"))
-           for a in args):
+    if "--version" in args:  # Hydra prints it
         return None, []
-    overrides = [a for a in args if not a.startswith("-")
-                 and not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
-    configs = []
+    parser = get_args_parser()
+
+    def error(message: str):
+        raise _BadOption(message)
+
+    parser.error = error
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-        jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-            for job in jobs:
-                configs.append(to_run_config(compose(config_name="config", overrides=list(job))))
-    except Exception as ex:  # noqa: BLE001 - every composition error becomes one line
-        return _error_line(ex), []
-    return None, configs
+        ns = parser.parse_args(args)
+    except (_BadOption, SystemExit):  # an option Hydra will refuse with its usage line
+        return None, []
+    if any(getattr(ns, name, None) for name in SKIP_PRECHECK):
+        return None, []
+    overrides = [o for o in ns.overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    try:
+        return None, compose_jobs(overrides, config_dir=ns.config_dir)
+    except UserError as ex:
+        return str(ex), []
 
 
-@hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
+@hydra.main(version_base=None, config_path=str(CONF_DIR), config_name=CONFIG_NAME)
 def _hydra_main(cfg) -> None:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     run_cfg = to_run_config(cfg)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     multirun = HydraConfig.get().mode.name == "MULTIRUN"
-    from sim.results import FAILED_FILE, write_json
+    from sim.results import write_json
+    from sim.runs import FAILED_FILE
 
     (out_dir / FAILED_FILE).unlink(missing_ok=True)
     try:

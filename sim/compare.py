@@ -2,86 +2,36 @@
 
 ``outreach-sim-compare SWEEP_DIR... [--baseline scenario=baseline_2021] [--out DIR]`` reads every
 run folder under the given folders one at a time (only each run's ``summary.json`` and its
-``.hydra/overrides.yaml``), and writes ``compare.parquet`` and ``compare.csv``: for each group
-of runs (scenario and swept parameter values except the seed) and each indicator, the mean,
-median and 5-95 % range across seeds, and the paired difference from the baseline group by
-seed (common random numbers make these differences reflect policy, not noise) with its
-mean and 90 % interval. It prints a readable table and says how many runs it read, which were
-incomplete and which failed.
+``.hydra/overrides.yaml``, see :mod:`sim.runs`), and writes ``compare.parquet`` and
+``compare.csv``: for each group of runs (scenario and swept parameter values except the seed)
+and each indicator, the mean, median and 5-95 % range across seeds, and the paired difference
+from the baseline group by seed (common random numbers make these differences reflect policy,
+not noise) with its mean and 90 % interval. It prints a readable table and says how many runs
+it read, which were incomplete and which failed.
 
-Tables:
-
-* runs table (:func:`runs_table`): one row per complete run: ``run_dir``, ``scenario``,
-  ``seed``, ``scale``, ``months``, ``config_hash``, ``group``, ``param.<key>`` for each swept
-  override, the flattened indicators (``coverage.<name>``, ``coverage_counts.<name>.reached``,
-  ``reported.<name>``, ``spend_yuan.<channel>``, ``cost.by_pot.<pot>``, ``cost.by_use.<use>``,
-  ``cost.total_yuan``, ``execution_rate``, ``cost_per_family_reached_yuan``,
-  ``families_reached``, ``equity.<indicator>.<statistic>``, ``binding.money``,
-  ``binding.hands``, ``hands.<role>.used_share``, ``volunteers.end``) and the summary's
-  provenance labels as text (``provenance.coverage.<name>``, ``provenance.reported.<name>``,
-  ``provenance.execution_rate``).
-* comparison (:func:`compare`): one row per group and indicator: ``group``, ``scenario``,
-  ``indicator``, ``provenance`` (``input`` / ``calibrated`` / ``predicted`` as the runs'
-  summaries say, MODEL.md section 7; empty where they say nothing), ``n``, ``mean``,
-  ``median``, ``p5``, ``p95``, ``n_pairs``, ``diff_mean``, ``diff_median``, ``diff_p5``,
-  ``diff_p95`` (difference = group - baseline, same seed), and on the rows of
-  ``coverage.<ind>`` and ``coverage_counts.<ind>.reached`` the
-  ``cost_per_additional_family_yuan`` with its ``cost_per_additional_family_note`` (see
-  :func:`cost_per_additional_family`).
-
-Cost per additional family reached, per indicator (MODEL.md section 4b): over the seeds paired
-with the baseline, mean(Δ ``cost.total_yuan``) / mean(Δ ``coverage_counts.<ind>.reached``),
-Δ = scenario - baseline of the same seed: a ratio of paired means, in yuan of total cost (all
-pots) per full-scale family (person, for ``nursing_subsidy_met``). It is undefined (NaN, with a
-note) when the 90 % interval (5th to 95th percentile) of the paired reach differences includes
-0: the scenario does not surely reach more, or fewer, families.
+The comparison (:func:`compare`), from the runs table of :func:`sim.runs.runs_table`: one row per
+group and indicator: ``group``, ``scenario``, ``indicator``, ``provenance`` (``input`` /
+``calibrated`` / ``predicted`` as the runs' summaries say, MODEL.md section 7; empty where they
+say nothing), ``n``, ``mean``, ``median``, ``p5``, ``p95``, ``n_pairs``, ``diff_mean``,
+``diff_median``, ``diff_p5``, ``diff_p95`` (difference = group - baseline, same seed: the
+pairing of :func:`sim.analysis.partners`), and on the rows of ``coverage.<ind>`` and
+``coverage_counts.<ind>.reached`` the ``cost_per_additional_family_yuan`` with its
+``cost_per_additional_family_note`` (:func:`sim.analysis.cost_per_additional_family`).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from sim.analysis import COST, UNDEFINED, baseline_mask, cost_per_additional_family, partners
 from sim.errors import UserError
-from sim.results import flatten, run_status
-
-IGNORED_OVERRIDES = ("seed", "hydra", "progress", "population.cache_dir", "population.use_cache")
-INDICATOR_PREFIXES = ("coverage.", "coverage_counts.", "reported.", "spend_yuan.", "cost.", "equity.",
-                      "binding.money", "binding.hands", "hands.", "volunteers.end", "execution_rate",
-                      "cost_per_family_reached_yuan", "families_reached")
-"""Flattened summary keys compared (``hands.`` only ``used_share``, ``coverage_counts.`` only ``reached``)."""
-COST = "cost.total_yuan"
-"""The cost of cost per additional family reached: total cost, all pots."""
-PROVENANCE_PREFIX = "provenance."
-UNDEFINED = "undefined: the 90 % interval of the paired reach difference includes 0"
-
-
-def is_indicator(key: str) -> bool:
-    """Whether a flattened summary key is compared (see :data:`INDICATOR_PREFIXES`)."""
-    if not key.startswith(INDICATOR_PREFIXES):
-        return False
-    if key.startswith("hands."):
-        return key.endswith(".used_share")
-    if key.startswith("coverage_counts."):
-        return key.endswith(".reached")
-    return True
-
-
-def provenance_key(indicator: str) -> str:
-    """The summary's provenance key of an indicator (``coverage_counts.x.reached`` -> ``coverage.x``)."""
-    if indicator.startswith("coverage_counts."):
-        return "coverage." + indicator.split(".")[1]
-    if indicator.startswith("cost.by_use."):
-        return "cost.by_use"
-    if indicator.startswith(("binding.", "hands.", "equity.", "spend_yuan.")):
-        return indicator.split(".")[0]
-    return indicator
+from sim.runs import PROVENANCE_PREFIX, indicator_columns, provenance_key, runs_table
 
 
 def reach_column(indicator: str) -> str | None:
@@ -93,103 +43,6 @@ def reach_column(indicator: str) -> str | None:
     return None
 
 
-def cost_per_additional_family(d_cost, d_reached) -> tuple[float, str]:
-    """Paired cost per additional family reached and a note (module docstring).
-
-    Args:
-        d_cost: Per paired seed, scenario minus baseline total cost (yuan).
-        d_reached: Per paired seed, scenario minus baseline families reached (full scale).
-
-    Returns:
-        (mean(d_cost) / mean(d_reached) in yuan per family, note). The value is NaN when there
-        is no pair with both numbers, or when the 5-95 % interval of ``d_reached`` includes 0.
-        The note is empty for the usual case (more cost, more families); otherwise it says why
-        the value is missing or how to read its sign: ``dominant`` (more families for less
-        money), ``dominated`` (fewer families for more money), ``saving`` (fewer families for
-        less money: the yuan saved per family no longer reached).
-    """
-    d_cost = np.asarray(d_cost, dtype=float)
-    d_reached = np.asarray(d_reached, dtype=float)
-    ok = np.isfinite(d_cost) & np.isfinite(d_reached)
-    d_cost, d_reached = d_cost[ok], d_reached[ok]
-    if not len(d_cost):
-        return float("nan"), "no paired runs with cost and reach"
-    lo, hi = np.percentile(d_reached, [5, 95])
-    if lo <= 0 <= hi:
-        return float("nan"), UNDEFINED
-    dc, dr = float(d_cost.mean()), float(d_reached.mean())
-    if dr > 0:
-        note = "dominant: more families for less money" if dc < 0 else ""
-    else:
-        note = "dominated: fewer families for more money" if dc > 0 else \
-            "saving: fewer families for less money (yuan saved per family not reached)"
-    return dc / dr, note
-
-
-def find_runs(dirs: Iterable[str | Path]) -> Iterator[Path]:
-    """Run folders (holding ``.hydra/`` or a summary) under each directory, sorted."""
-    for d in dirs:
-        d = Path(d)
-        if not d.exists():
-            raise UserError(f"{d} does not exist (give a run or sweep folder)")
-        seen = set()
-        for marker in sorted(d.rglob("overrides.yaml")):
-            if marker.parent.name == ".hydra":
-                seen.add(marker.parent.parent)
-        for s in sorted(d.rglob("summary.json")):
-            seen.add(s.parent)
-        yield from sorted(seen)
-
-
-def _overrides(run_dir: Path) -> dict[str, str]:
-    p = run_dir / ".hydra" / "overrides.yaml"
-    try:
-        items = yaml.safe_load(p.read_text()) or []
-    except (OSError, yaml.YAMLError):
-        return {}
-    out = {}
-    for item in items:
-        key, _, value = str(item).lstrip("+~").partition("=")
-        if key != "scenario" and not key.startswith(IGNORED_OVERRIDES):
-            out[key] = value
-    return out
-
-
-def runs_table(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[Path], list[Path]]:
-    """(runs table, incomplete run folders, failed run folders), reading one run at a time."""
-    rows, missing, failed = [], [], []
-    for run in find_runs(dirs):
-        status, s = run_status(run)
-        if s is None:
-            (failed if status == "failed" else missing).append(run)
-            continue
-        params = _overrides(run)
-        row = {"run_dir": str(run), "scenario": s.get("scenario"), "seed": s.get("seed"),
-               "scale": s.get("scale"), "months": s.get("months"), "config_hash": s.get("config_hash"),
-               "package_version": s.get("package_version"), "git_commit": s.get("git_commit")}
-        row.update({f"param.{k}": v for k, v in sorted(params.items())})
-        flat = flatten(s)
-        row.update({k: v for k, v in flat.items() if is_indicator(k)
-                    and isinstance(v, int | float) and not isinstance(v, bool)})
-        row.update({k: v for k, v in flat.items() if k.startswith(PROVENANCE_PREFIX) and isinstance(v, str)})
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    if len(df):
-        pcols = sorted(c for c in df.columns if c.startswith("param."))
-        df["group"] = [_group_name(r, pcols) for _, r in df.iterrows()]
-    return df, missing, failed
-
-
-def _group_name(row: pd.Series, pcols: list[str]) -> str:
-    parts = [f"scenario={row['scenario']}"]
-    parts += [f"{c[len('param.'):]}={row[c]}" for c in pcols if pd.notna(row[c])]
-    return ",".join(parts)
-
-
-def indicator_columns(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if is_indicator(c)]
-
-
 def _provenance(g: pd.DataFrame, indicator: str) -> str:
     col = PROVENANCE_PREFIX + provenance_key(indicator)
     if col not in g.columns:
@@ -197,41 +50,21 @@ def _provenance(g: pd.DataFrame, indicator: str) -> str:
     return "/".join(sorted({str(v) for v in g[col].dropna()}))
 
 
-def _baseline_mask(df: pd.DataFrame, baseline: str) -> np.ndarray:
-    mask = np.ones(len(df), dtype=bool)
-    for part in baseline.split(","):
-        key, _, value = part.partition("=")
-        col = "scenario" if key == "scenario" else f"param.{key}"
-        if col not in df.columns:
-            raise UserError(f"--baseline {baseline!r}: no run has {key!r} "
-                            f"(groups: {sorted(df['group'].unique())})")
-        mask &= df[col].astype(str).to_numpy() == value
-    return mask
-
-
 def compare(df: pd.DataFrame, baseline: str = "scenario=baseline_2021") -> pd.DataFrame:
     """Per group and indicator: spread across seeds and paired difference from the baseline."""
     if df.empty:
         return pd.DataFrame()
     ind = indicator_columns(df)
-    base_mask = _baseline_mask(df, baseline)
+    base_mask = baseline_mask(df, baseline, strict=True)
     pcols = [c for c in df.columns if c.startswith("param.")]
-    base = df[base_mask]
-    # A baseline run pairs with a run of the same seed and the same values of the parameters
-    # the baseline does not fix (e.g. the same funding multiplier in a funding x scenario sweep).
-    fixed = {"scenario"} | {f"param.{p.partition('=')[0]}" for p in baseline.split(",")}
-    match_cols = ["seed"] + [c for c in pcols if c not in fixed]
-    base_idx = {tuple(r[c] if pd.notna(r[c]) else None for c in match_cols): i
-                for i, r in base.iterrows()}
+    partner = partners(df, baseline)
     out = []
     for group, g in df.groupby("group", sort=True):
         vals = g[ind]
-        pairs = [(i, base_idx.get(tuple(r[c] if pd.notna(r[c]) else None for c in match_cols)))
-                 for i, r in g.iterrows()]
-        pairs = [(i, j) for i, j in pairs if j is not None]
+        pairs = [(i, partner[i]) for i in g.index if i in partner.index]
         diffs = (df.loc[[i for i, _ in pairs], ind].to_numpy(float)
                  - df.loc[[j for _, j in pairs], ind].to_numpy(float)) if pairs else None
-        is_base = bool(base_mask[g.index].all())
+        is_base = bool(base_mask[df.index.get_indexer(g.index)].all())
         for k, col in enumerate(ind):
             x = vals[col].to_numpy(float)
             x = x[~np.isnan(x)]
@@ -297,7 +130,7 @@ def format_compare(cmp: pd.DataFrame, indicators: Iterable[str] | None = None) -
 
 
 def write_atomic_table(df: pd.DataFrame, out_dir: Path) -> None:
-    from sim.results import _atomic
+    from sim.results import _atomic  # the writer of run files; imports no engine either
 
     _atomic(out_dir / "compare.parquet", lambda t: df.to_parquet(t, index=False))
     _atomic(out_dir / "compare.csv", lambda t: df.to_csv(t, index=False))

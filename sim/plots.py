@@ -2,9 +2,10 @@
 and returning a :class:`matplotlib.figure.Figure` (no pyplot, no global state; the Agg canvas
 is used when saving, whatever the backend).
 
-Tables (built by :mod:`sim.report` from the files a run writes, see :mod:`sim.results`):
+Tables (read by :mod:`sim.runs` from the files a run writes; the numbers they show come from
+:mod:`sim.analysis`, the words from :mod:`sim.labels`):
 
-* ``runs``: the runs table of :func:`sim.compare.runs_table` (one row per run);
+* ``runs``: the runs table of :func:`sim.runs.runs_table` (one row per run);
 * ``cmp``: the comparison table of :func:`sim.compare.compare`;
 * ``counties`` / ``monthly``: a run's ``counties.parquet`` / ``monthly.parquet``, or several
   runs' stacked, with the run's ``scenario``, ``seed``, ``scale``, ``package_version``,
@@ -39,10 +40,32 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sim import maps
+from sim.analysis import (
+    baseline_mask,
+    binding_categories,
+    cost_column,
+    county_values,
+    group_labels,
+    incremental_costs,
+    lorenz_points,
+    mean_gini,
+    prefecture_values,
+    quantiles,
+    staffing_key,
+    sweep_grid,
+)
 from sim.calendar import campaigns as campaigns_of
-from sim.compare import COST, cost_per_additional_family
-from sim.metrics import COVERAGE, gini
-from sim.results import POT_LABELS
+from sim.labels import (
+    MONTHLY_SERIES,
+    campaign_label,
+    county_name,
+    fmt_multiplier,
+    indicator_label,
+    param_label,
+    seeds_text,
+    text,
+)
+from sim.runs import indicator_name
 
 # Okabe & Ito (2008), ordered so neighbours differ in lightness as well as hue.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#000000", "#F0E442")
@@ -54,151 +77,6 @@ DPI = 300
 WIDTH = 7.5
 """Figure width in inches (fits an A4 page with margins)."""
 
-COVERAGE_NAMES = COVERAGE
-"""Coverage indicators in the summary's order (:data:`sim.metrics.COVERAGE`)."""
-
-ROLE_LABELS = {"staff": ("paid staff", "专职人员"), "officer": ("village officers", "村协会干部"),
-               "volunteer": ("volunteers", "志愿者"), "lecturer": ("trained lecturers", "同伴教育主持人")}
-"""The roles of :data:`sim.activities.ROLES` (kinds of hands)."""
-
-ACTIVITY_LABELS = {
-    "insurance": ("free insurance enrolment", "免费保险参保"),
-    "nursing_subsidy": ("nursing subsidy claims", "护理补贴申领"),
-    "livelihood": ("livelihood projects", "生计帮扶项目"),
-    "contact_persons": ("contact persons", "双岗联系人"),
-    "lecturer_training": ("training of peer lecturers", "同伴教育主持人培训"),
-    "youth_lectures": ("youth health lectures", "青少年健康讲座"),
-    "policy_events": ("policy publicity events", "政策宣传活动"),
-    "family_health_events": ("family health events", "家庭健康活动"),
-    "online": ("county online outreach", "县级线上宣传"),
-    "livestreams": ("livestreams", "直播"),
-    "province_web": ("province web publicity", "省级网络宣传"),
-    "visits": ("festival and condolence visits", "节日慰问走访"),
-    "volunteer_support": ("volunteer support", "志愿者保障"),
-}
-"""The activities of :data:`sim.activities.NAMES`."""
-
-INDICATORS = {
-    "youth_education": ("youth reached by health education", "青少年健康教育覆盖"),
-    "family_health": ("families at a family health event", "家庭健康活动参与"),
-    "policy_awareness": ("families aware of the birth policy", "生育政策知晓"),
-    "special_visited": ("special families visited", "计生特殊家庭走访"),
-    "special_insured": ("special families insured", "计生特殊家庭参保"),
-    "special_contact_person": ("special families with a contact person", "特殊家庭有联系人"),
-    "special_three_full": ("special families with all three services", "特殊家庭“三个全覆盖”"),
-    "nursing_subsidy_met": ("nursing subsidy claims met", "住院护理补贴兑现"),
-    "hardship_assisted": ("hardship families assisted", "困难家庭帮扶"),
-    "elderly_visited": ("elderly families in difficulty visited", "困难老年家庭走访"),
-    "families_reached": ("families reached", "覆盖家庭数"),
-    "spend_yuan.total": ("spending (yuan)", "支出（元）"),
-    "cost.total_yuan": ("total cost (yuan)", "总成本（元）"),
-    **{f"cost.by_pot.{k}": (f"cost: {en} (yuan)", f"成本：{zh}（元）") for k, (en, zh) in POT_LABELS.items()},
-    "cost_per_family_reached_yuan": ("yuan (total cost) per family reached", "每覆盖一户的总成本（元）"),
-    "execution_rate": ("project-fund execution rate", "项目资金执行率"),
-    "binding.money": ("county-months where money bound", "经费受限的县·月比例"),
-    "binding.hands": ("county-months where hands bound", "人手受限的县·月比例"),
-    "volunteers.end": ("active volunteers at the end", "期末在岗志愿者"),
-    **{f"hands.{r}.used_share": (f"{en}: share of hours used", f"{zh}工时使用率")
-       for r, (en, zh) in ROLE_LABELS.items()},
-}
-
-PARAMS = {
-    "funding.multiplier": ("funding multiplier (1.0 = 2021 budgets)", "经费倍数（1.0 = 2021年预算）"),
-    "staffing.volunteers_per_village": ("volunteers per village", "每村志愿者（人）"),
-    "staffing.township_staff_share": ("share of townships with a full-time staffer", "配专职人员的乡镇比例"),
-    "staffing.township_staff_min": ("minimum full-time staff per township", "每乡镇最少专职人员"),
-    "staffing.county_staff": ("staff per county association", "县级协会工作人员"),
-    "staffing.officers_per_village": ("association officers per village", "每村协会干部"),
-    "staffing.volunteer_hours_per_month": ("volunteer hours per month", "志愿者每月工时"),
-    "staffing.volunteer_stipend_yuan_per_month": ("volunteer stipend (yuan per month)",
-                                                  "志愿者每月补贴（元）"),
-    "staffing.staff_hours_per_month": ("staff hours per month", "工作人员每月工时"),
-    "staffing.posts_multiplier": ("paid posts (1.0 = 2021 posts)", "专职编制倍数（1.0 = 2021年）"),
-    "staffing.lecturer_target_share": ("share of volunteers trained as lecturers", "培训为同伴教育主持人的志愿者比例"),
-    "staffing.officer_hours_per_month": ("officer hours per month", "村协会干部每月工时"),
-}
-
-CAMPAIGNS = {
-    "spring_festival": ("Spring Festival", "春节"), "may29": ("5.29", "5·29"), "jul11": ("7.11", "7·11"),
-    "school_start": ("school term", "开学"), "dec1": ("12.1", "12·1"),
-}
-
-MONTHLY_SERIES = {
-    "youth_reached": ("youth reached by health education", "青少年受健康教育"),
-    "special_visited": ("special families visited", "计生特殊家庭走访"),
-    "special_contact": ("special families with a contact person", "特殊家庭有联系人"),
-    "aware_health": ("families aware of health messages (any source)", "家庭健康知识知晓（任何渠道）"),
-    "aware_policy": ("families aware of the birth policy (any source)", "生育政策知晓（任何渠道）"),
-}
-
-TEXT = {
-    "source": ("Source: {version} simulation; {scenarios}; seeds {seeds}; scale {scale}",
-               "来源：{version} 模拟；{scenarios}；随机种子 {seeds}；规模 {scale}"),
-    "scenario_one": ("scenario {names}", "情景 {names}"),
-    "scenario_many": ("scenarios {names}", "情景 {names}"),
-    # figure 1
-    "f1_title": ("Coverage change against {base}, by indicator", "各项覆盖率相对 {base} 的变化"),
-    "f1_x": ("difference from {base} (percentage points); mean and 90 % interval of {n} paired seeds",
-             "与 {base} 之差（百分点）；{n} 个配对随机种子的均值及 90% 区间"),
-    "scenario": ("scenario", "情景"),
-    # figure 2
-    "f2_title": ("{ind}: response to funding, by staffing level", "{ind}：随经费的变化（按人员配置）"),
-    "f2_y": ("{ind} (% of eligible families)", "{ind}（占符合条件家庭的 %）"),
-    "f2_band": ("lines: mean; bands: 5-95 % of {n} seeds", "线：均值；带：{n} 个随机种子的 5%-95%"),
-    "ref_2021": ("2021 funding", "2021年经费"),
-    "one_level": ("one staffing level", "单一人员配置"),
-    # figure 3
-    "f3_title": ("{ind}: funding × staffing, with the {target:g} % target contour",
-                 "{ind}：经费 × 人员配置，及 {target:g}% 目标等值线"),
-    "f3_cbar": ("{ind} (% of eligible families, mean of seeds)", "{ind}（占符合条件家庭的 %，随机种子均值）"),
-    "target": ("target {target:g} %", "目标 {target:g}%"),
-    "target_never": ("target {target:g} % not reached in this range", "此范围内未达到 {target:g}% 目标"),
-    "target_always": ("target {target:g} % reached everywhere in this range",
-                      "此范围内均达到 {target:g}% 目标"),
-    # figure 4
-    "f4_title": ("{ind}: coverage by county", "各县{ind}覆盖率"),
-    "f4_cbar": ("{ind} (% of eligible families)", "{ind}（占符合条件家庭的 %）"),
-    "lowest": ("lowest: {name} ({v:.1f} %)", "最低：{name}（{v:.1f}%）"),
-    "highest": ("highest: {name} ({v:.1f} %)", "最高：{name}（{v:.1f}%）"),
-    "no_data": ("no data", "无数据"),
-    "and_others": (" and {n} more", "等 {n} 个县"),
-    "f4b_title": ("Binding limit by county: money or hands", "各县的约束因素：经费还是人手"),
-    "f4b_note": ("a limit counts when it bound an activity in ≥ {t:.0f} % of the months of the last year",
-                 "某约束在最后一年 ≥ {t:.0f}% 的月份中限制了某项活动即计入"),
-    "bind_money": ("money only", "仅经费"), "bind_hands": ("hands only", "仅人手"),
-    "bind_both": ("money and hands", "经费和人手"), "bind_none": ("neither", "均无"),
-    # figure 5
-    "f5_title": ("{ind} by prefecture: {a} vs {b}", "各市州{ind}：{a} 与 {b}"),
-    "f5_x": ("{ind} (% of eligible families; population-weighted mean of counties)",
-             "{ind}（占符合条件家庭的 %；各县按人口加权平均）"),
-    "f5_diff": ("numbers: {b} minus {a} (percentage points)", "数字：{b} 减 {a}（百分点）"),
-    # figure 6
-    "f6_title": ("Cumulative reach by month, with campaign months shaded",
-                 "逐月累计覆盖（阴影为集中活动月）"),
-    "f6_x": ("month of the simulation", "模拟月份"),
-    "f6_y": ("cumulative share reached (% of eligible)", "累计覆盖比例（占符合条件者的 %）"),
-    "f6_band": ("bands: 5-95 % of {n} seeds", "带：{n} 个随机种子的 5%-95%"),
-    # figure 7
-    "f7_title": ("Equity across counties: {ind}", "县际公平：{ind}"),
-    "f7_x": ("cumulative share of counties, lowest coverage first (%)",
-             "县的累计比例（按覆盖率由低到高，%）"),
-    "f7_y": ("cumulative share of summed county coverage (%)", "县覆盖率之和的累计比例（%）"),
-    "f7_equal": ("perfect equality", "完全均等"),
-    "f7_label": ("{label}: Gini {g:.3f}; lowest {name} ({v:.1f} %)",
-                 "{label}：基尼系数 {g:.3f}；最低 {name}（{v:.1f}%）"),
-    # figure 8
-    "f8_title": ("Cost-effectiveness against {base}: yuan per additional family reached",
-                 "相对 {base} 的成本效益：每多覆盖一户的成本"),
-    "f8_x": ("Δ total cost / Δ families reached (yuan per family; ratio of the paired means, "
-             "bars: 90 % interval of the seeds' ratios)",
-             "总成本变化 / 覆盖家庭数变化（元/户；配对均值之比，误差线为各随机种子比值的 90% 区间）"),
-    "f8_base": ("{base} average: {v:,.0f} yuan (total cost) per family reached",
-                "{base} 平均：每覆盖一户总成本 {v:,.0f} 元"),
-    "f8_note": ("{df:+,.0f} families, {ds:+,.1f} M yuan", "{df:+,.0f} 户，{ds:+,.1f} 百万元"),
-    "f8_none": ("no sure change in families reached", "覆盖家庭数无确定变化"),
-}
-
-
 # --------------------------------------------------------------------------- language and fonts
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
                 "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
@@ -206,12 +84,12 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Sourc
                 "Noto Sans CJK JP", "Noto Sans CJK TC")
 
 
-def _has_glyphs(path: str, text: str = "湖南县") -> bool:
+def _has_glyphs(path: str, chars: str = "湖南县") -> bool:
     from matplotlib.ft2font import FT2Font
 
     try:
         f = FT2Font(path)
-        return all(f.get_char_index(ord(ch)) for ch in text)
+        return all(f.get_char_index(ord(ch)) for ch in chars)
     except (OSError, RuntimeError, ValueError):
         return False
 
@@ -253,85 +131,6 @@ def cjk_font() -> str | None:
     return search()
 
 
-def _i(lang: str) -> int:
-    return 1 if lang == "zh" else 0
-
-
-def tr(key: str, lang: str = "en", **kw) -> str:
-    """A label of :data:`TEXT` in ``lang``, formatted with ``kw``."""
-    return TEXT[key][_i(lang)].format(**kw)
-
-
-def indicator_name(name: str) -> str:
-    """``coverage.x`` / ``coverage_x`` / ``x`` -> ``x`` (``coverage_counts.*`` is kept whole)."""
-    if name.startswith("coverage_counts."):
-        return name
-    for p in ("coverage.", "coverage_"):
-        if name.startswith(p):
-            return name[len(p):]
-    return name
-
-
-def indicator_label(name: str, lang: str = "en") -> str:
-    n = indicator_name(name)
-    if n in INDICATORS:
-        return INDICATORS[n][_i(lang)]
-    m = re.fullmatch(r"coverage_counts\.(\w+)\.(reached|eligible)", n)
-    if m:
-        base = INDICATORS.get(m[1], (m[1], m[1]))[_i(lang)]
-        if lang == "zh":
-            return f"{base}：{'覆盖户数' if m[2] == 'reached' else '符合条件户数'}"
-        return f"{base}: {'families reached' if m[2] == 'reached' else 'eligible families'}"
-    m = re.fullmatch(r"equity\.(\w+)\.county_coverage_(\w+)", n)
-    if m:
-        base = INDICATORS.get(m[1], (m[1], m[1]))[_i(lang)]
-        return f"{base}: county {m[2]}" if lang != "zh" else f"{base}：县际{m[2]}"
-    return n.replace("_", " ")
-
-
-def activity_label(name: str, lang: str = "en") -> str:
-    return ACTIVITY_LABELS.get(name, (name.replace("_", " "),) * 2)[_i(lang)]
-
-
-def role_label(name: str, lang: str = "en") -> str:
-    return ROLE_LABELS.get(name, (name,) * 2)[_i(lang)]
-
-
-def hands_bound_most(counties: pd.DataFrame, near: float = 0.9) -> tuple[str, float, list[str]] | None:
-    """(activity, share, roles): the activity most often hands-bound (mean over the rows of
-    ``binding_<act>_hands_share``: the share of county-months) and the roles that bound it in at
-    least ``near`` times as many county-months as the most frequent one (several roles bind
-    together when they may stand in for each other), in :data:`ROLE_LABELS` order; None when
-    hands never bound."""
-    shares = {c.removeprefix("binding_").removesuffix("_hands_share"): float(counties[c].mean())
-              for c in counties.columns if c.startswith("binding_") and c.endswith("_hands_share")}
-    if not shares or max(shares.values()) <= 0:
-        return None
-    act = max(shares, key=lambda a: (shares[a], a))
-    roles = {r: float(counties[f"binding_{act}_{r}_share"].mean()) for r in ROLE_LABELS
-             if f"binding_{act}_{r}_share" in counties.columns}
-    top = max(roles.values(), default=0.0)
-    return act, shares[act], [r for r, x in roles.items() if top > 0 and x >= near * top]
-
-
-def join_words(words: Sequence[str], lang: str = "en") -> str:
-    """'a', 'a and b', 'a, b and c' (Chinese: 'a、b、c')."""
-    if lang == "zh":
-        return "、".join(words)
-    return " and ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def param_label(key: str, lang: str = "en") -> str:
-    key = key.removeprefix("param.")
-    if key in PARAMS:
-        return PARAMS[key][_i(lang)]
-    return key.rsplit(".", 1)[-1].replace("_", " ")
-
-
-def campaign_label(name: str, lang: str = "en") -> str:
-    return CAMPAIGNS.get(name, (name, name))[_i(lang)]
-
-
 @contextlib.contextmanager
 def style(lang: str = "en") -> Iterator[None]:
     """rc settings of every figure (fonts for ``lang``, sizes, deterministic SVG)."""
@@ -354,13 +153,13 @@ def _figure(height: float, lang: str, width: float = WIDTH) -> Figure:
     return fig
 
 
-def _wrap(text: str, width: int, lang: str = "en") -> str:
-    """Break ``text`` into lines of at most ``width`` characters (Chinese characters count double)."""
+def _wrap(line: str, width: int, lang: str = "en") -> str:
+    """Break ``line`` into lines of at most ``width`` characters (Chinese characters count double)."""
     if lang == "zh":
         width = max(width // 2 + width // 6, 10)
-    if len(text) <= width:
-        return text
-    return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False))
+    if len(line) <= width:
+        return line
+    return "\n".join(textwrap.wrap(line, width, break_long_words=True, break_on_hyphens=False))
 
 
 def _finish(fig: Figure, title: str, source: str) -> Figure:
@@ -387,15 +186,6 @@ def save(fig: Figure, out_dir: str | Path, name: str) -> list[Path]:
 
 
 # --------------------------------------------------------------------------- table helpers
-def seeds_text(seeds: Sequence) -> str:
-    s = sorted({int(x) for x in seeds if pd.notna(x)})
-    if not s:
-        return "?"
-    if len(s) > 2 and s == list(range(s[0], s[-1] + 1)):
-        return f"{s[0]}-{s[-1]}"
-    return ", ".join(map(str, s)) if len(s) <= 6 else f"{s[0]}-{s[-1]} ({len(s)})"
-
-
 def source_line(table: pd.DataFrame, lang: str = "en", extra: str = "") -> str:
     """'Source: outreach-sim <version> (<commit>) simulation; scenarios ...; seeds ...; scale ...'."""
     def uniq(col):
@@ -407,92 +197,17 @@ def source_line(table: pd.DataFrame, lang: str = "en", extra: str = "") -> str:
     if commits:
         version += f" ({'/'.join(commits[:3])}{'...' if len(commits) > 3 else ''})"
     scen = uniq("scenario")
-    scen_text = tr("scenario_one" if len(scen) == 1 else "scenario_many", lang, names=", ".join(scen) or "?")
+    scen_text = text("figure.scenario_one" if len(scen) == 1 else "figure.scenario_many", lang,
+                     names=", ".join(scen) or "?")
     seeds = seeds_text(table["seed"]) if "seed" in table.columns else "?"
     scales = uniq("scale")
-    text = tr("source", lang, version=version, scenarios=scen_text, seeds=seeds,
-              scale="/".join(scales) or "?")
-    return text + (f"; {extra}" if extra else "")
-
-
-def fmt_multiplier(x: float) -> str:
-    """0.6 -> '0.6', 1 -> '1.0', 1.25 -> '1.25'."""
-    text = f"{float(x):.3f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
+    line = text("figure.source", lang, version=version, scenarios=scen_text, seeds=seeds,
+                scale="/".join(scales) or "?")
+    return line + (f"; {extra}" if extra else "")
 
 
 def _num(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce")
-
-
-def _quantiles(x: pd.Series) -> pd.Series:
-    a = x.dropna().to_numpy(float)
-    if not len(a):
-        return pd.Series({"mean": np.nan, "p5": np.nan, "p95": np.nan, "n": 0})
-    return pd.Series({"mean": a.mean(), "p5": np.percentile(a, 5), "p95": np.percentile(a, 95), "n": len(a)})
-
-
-def varying_params(table: pd.DataFrame, exclude: Sequence[str] = ("param.population.scale",)) -> list[str]:
-    """``param.*`` columns taking more than one value in ``table``."""
-    return [c for c in table.columns if c.startswith("param.") and c not in exclude
-            and table[c].astype(str).nunique() > 1]
-
-
-def group_labels(table: pd.DataFrame) -> dict[str, str]:
-    """Group name -> short label: the scenario, plus the swept values that differ between groups."""
-    if "group" not in table.columns:
-        return {}
-    first = table.drop_duplicates("group")
-    pcols = varying_params(first)
-    out = {}
-    for _, r in first.iterrows():
-        parts = [str(r["scenario"])] if first["scenario"].nunique() > 1 or not pcols else []
-        parts += [f"{c.removeprefix('param.').rsplit('.', 1)[-1]}={r[c]}" for c in pcols if pd.notna(r[c])]
-        out[r["group"]] = ", ".join(parts)
-    return out
-
-
-def baseline_mask(runs: pd.DataFrame, baseline: str) -> np.ndarray:
-    """Rows of the baseline: ``NAME`` (a scenario) or ``key=value[,key=value...]`` as in sim.compare."""
-    if "=" not in baseline:
-        baseline = f"scenario={baseline}"
-    mask = np.ones(len(runs), dtype=bool)
-    for part in baseline.split(","):
-        key, _, value = part.partition("=")
-        col = "scenario" if key == "scenario" else f"param.{key}"
-        if col not in runs.columns:
-            return np.zeros(len(runs), dtype=bool)
-        mask &= runs[col].astype(str).to_numpy() == value
-    return mask
-
-
-def paired_runs(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Each non-baseline run with its baseline partner (same seed and same values of the swept
-    parameters the baseline does not fix), as in :func:`sim.compare.compare`; partner columns
-    are suffixed ``_base``."""
-    if "=" not in baseline:
-        baseline = f"scenario={baseline}"
-    mask = baseline_mask(runs, baseline)
-    fixed = {"scenario"} | {f"param.{p.partition('=')[0]}" for p in baseline.split(",")}
-    match = ["seed"] + [c for c in runs.columns if c.startswith("param.") and c not in fixed]
-    key = runs[match].astype(str)
-    base = runs[mask].assign(_key=key[mask].agg("|".join, axis=1)).drop_duplicates("_key")
-    other = runs[~mask].assign(_key=key[~mask].agg("|".join, axis=1))
-    return other.merge(base.add_suffix("_base"), left_on="_key", right_on="_key_base", how="inner")
-
-
-def county_values(counties: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Per county: mean of ``column`` over the runs, with names (``county``, ``county_zh``)."""
-    names = [c for c in ("county", "county_zh", "prefecture", "prefecture_zh") if c in counties.columns]
-    agg = counties.groupby("county_code", sort=True).agg(value=(column, "mean"),
-                                                         **{n: (n, "first") for n in names})
-    return agg
-
-
-def county_name(row: pd.Series, lang: str) -> str:
-    if lang == "zh" and "county_zh" in row:
-        return str(row["county_zh"])
-    return str(row.get("county", row.name))
 
 
 def _pct_axis(ax, axis: str = "y") -> None:
@@ -533,23 +248,16 @@ def scenario_comparison(cmp: pd.DataFrame, *, indicators: Sequence[str] | None =
         ax.set_yticks(pos, [indicator_label(i, lang) for i in inds])
         ax.set_ylim(len(inds) - 0.5, -0.5)
         ax.grid(axis="x", color="0.9", linewidth=0.6)
-        ax.set_xlabel(_wrap(tr("f1_x", lang, base=base_label, n=n_text), 80, lang))
+        ax.set_xlabel(_wrap(text("figure.f1_x", lang, base=base_label, n=n_text), 80, lang))
         ax.set_axisbelow(True)
         if groups:
-            ax.legend(title=tr("scenario", lang), loc="best", frameon=True, framealpha=0.9)
+            ax.legend(title=text("figure.scenario", lang), loc="best", frameon=True, framealpha=0.9)
         if source is None:
             source = source_line(runs if runs is not None else c, lang)
-        return _finish(fig, tr("f1_title", lang, base=base_label), source)
+        return _finish(fig, text("figure.f1_title", lang, base=base_label), source)
 
 
 # --------------------------------------------------------------------------- 2 dose-response
-def staffing_key(runs: pd.DataFrame, staffing: str | None) -> str | None:
-    if staffing:
-        return staffing if staffing.startswith("param.") else f"param.{staffing}"
-    cands = [c for c in varying_params(runs) if c.startswith("param.staffing.")]
-    return max(cands, key=lambda c: runs[c].nunique()) if cands else None
-
-
 def dose_response(runs: pd.DataFrame, indicator: str, *, funding: str = "param.funding.multiplier",
                   staffing: str | None = None, lang: str = "en", source: str | None = None) -> Figure:
     """Figure 2: ``indicator`` (in %) against the funding multiplier, one line per staffing level
@@ -562,9 +270,9 @@ def dose_response(runs: pd.DataFrame, indicator: str, *, funding: str = "param.f
         ax = fig.add_subplot()
         n_seeds = int(d.groupby(["_s", "_f"])["seed"].nunique().max()) if "seed" in d.columns else 1
         for k, (lvl, g) in enumerate(sorted(d.groupby("_s"), key=lambda t: t[0])):
-            s = g.groupby("_f")[col].apply(_quantiles).unstack().sort_index()
+            s = g.groupby("_f")[col].apply(quantiles).unstack().sort_index()
             color = PALETTE[k % len(PALETTE)]
-            label = f"{lvl:g}" if skey else tr("one_level", lang)
+            label = f"{lvl:g}" if skey else text("figure.one_level", lang)
             ax.plot(s.index, 100 * s["mean"], color=color, marker=MARKERS[k % len(MARKERS)],
                     linestyle=LINESTYLES[k % len(LINESTYLES)], markeredgecolor="black", markeredgewidth=0.4,
                     label=label)
@@ -573,10 +281,10 @@ def dose_response(runs: pd.DataFrame, indicator: str, *, funding: str = "param.f
         lo, hi = d["_f"].min(), d["_f"].max()
         if lo <= 1.0 <= hi:
             ax.axvline(1.0, color="0.4", linestyle=":", linewidth=0.9, label="_ref", zorder=0)
-            ax.annotate(tr("ref_2021", lang), (1.0, 1), xycoords=("data", "axes fraction"), xytext=(3, -3),
+            ax.annotate(text("figure.ref_2021", lang), (1.0, 1), xycoords=("data", "axes fraction"), xytext=(3, -3),
                         textcoords="offset points", ha="left", va="top", fontsize=7, color="0.3")
         ax.set_xlabel(param_label(funding, lang))
-        ax.set_ylabel(_wrap(tr("f2_y", lang, ind=indicator_label(col, lang)), 50, lang))
+        ax.set_ylabel(_wrap(text("figure.f2_y", lang, ind=indicator_label(col, lang)), 50, lang))
         fx = sorted(d["_f"].dropna().unique())
         ax.set_xticks(fx, [fmt_multiplier(x) for x in fx])
         ax.grid(color="0.92", linewidth=0.6)
@@ -584,9 +292,9 @@ def dose_response(runs: pd.DataFrame, indicator: str, *, funding: str = "param.f
         leg_title = param_label(skey, lang) if skey else None
         ax.legend(title=leg_title, loc="best", frameon=True, framealpha=0.9)
         if n_seeds > 1:
-            ax.text(0.99, 0.01, tr("f2_band", lang, n=n_seeds), transform=ax.transAxes, ha="right",
+            ax.text(0.99, 0.01, text("figure.f2_band", lang, n=n_seeds), transform=ax.transAxes, ha="right",
                     va="bottom", fontsize=7, color="0.3")
-        return _finish(fig, tr("f2_title", lang, ind=indicator_label(col, lang)),
+        return _finish(fig, text("figure.f2_title", lang, ind=indicator_label(col, lang)),
                        source or source_line(runs, lang))
 
 
@@ -607,8 +315,7 @@ def heatmap(runs: pd.DataFrame, indicator: str, *, target: float = 0.8,
     with style(lang):
         col = indicator if indicator in runs.columns else f"coverage.{indicator_name(indicator)}"
         skey = staffing_key(runs, staffing)
-        d = runs.assign(_f=_num(runs[funding]), _s=_num(runs[skey]) if skey else 0.0)
-        grid = d.groupby(["_s", "_f"])[col].mean().unstack().sort_index().sort_index(axis=1) * 100
+        grid = sweep_grid(runs, col, skey, funding) * 100
         xs, ys, z = grid.columns.to_numpy(float), grid.index.to_numpy(float), grid.to_numpy(float)
         fig = _figure(4.8, lang)
         ax = fig.add_subplot()
@@ -630,12 +337,12 @@ def heatmap(runs: pd.DataFrame, indicator: str, *, target: float = 0.8,
         if z.shape[0] >= 2 and z.shape[1] >= 2 and vmin < t < vmax:
             cs = ax.contour(xs, ys, z, levels=[t], colors="black", linewidths=2.0)
             cs.set(path_effects=[patheffects.withStroke(linewidth=4, foreground="white")])
-            handles.append(Line2D([], [], color="black", linewidth=2, label=tr("target", lang, target=t)))
+            handles.append(Line2D([], [], color="black", linewidth=2, label=text("figure.target", lang, target=t)))
             note = None
         elif np.nanmax(z) < t:
-            note = tr("target_never", lang, target=t)
+            note = text("figure.target_never", lang, target=t)
         elif np.nanmin(z) >= t:
-            note = tr("target_always", lang, target=t)
+            note = text("figure.target_always", lang, target=t)
         else:
             note = None
         if handles:
@@ -646,9 +353,9 @@ def heatmap(runs: pd.DataFrame, indicator: str, *, target: float = 0.8,
         ax.set_yticks(ys, [f"{y:g}" for y in ys])
         ax.set_xlabel(param_label(funding, lang))
         ax.set_ylabel(param_label(skey, lang) if skey else "")
-        fig.colorbar(mesh, ax=ax, label=_wrap(tr("f3_cbar", lang, ind=indicator_label(col, lang)), 45, lang),
+        fig.colorbar(mesh, ax=ax, label=_wrap(text("figure.f3_cbar", lang, ind=indicator_label(col, lang)), 45, lang),
                      shrink=0.9)
-        return _finish(fig, tr("f3_title", lang, ind=indicator_label(col, lang), target=t),
+        return _finish(fig, text("figure.f3_title", lang, ind=indicator_label(col, lang), target=t),
                        source or source_line(runs, lang))
 
 
@@ -671,14 +378,14 @@ def coverage_map(counties: pd.DataFrame, indicator: str, *, lang: str = "en",
         maps.scale_bar(ax)
         sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
         fig.colorbar(sm, ax=ax, shrink=0.6,
-                     label=_wrap(tr("f4_cbar", lang, ind=indicator_label(col, lang)), 40, lang))
+                     label=_wrap(text("figure.f4_cbar", lang, ind=indicator_label(col, lang)), 40, lang))
         shapes = {c.adcode: c.path for c in maps.load_counties()}
         x0, y0, x1, y1 = maps.bounds()
         used = set()
         for key, idx in (("lowest", vals.idxmin()), ("highest", vals.idxmax())):
             row = v.loc[idx]
             ties = int(np.isclose(vals, vals.loc[idx]).sum()) - 1
-            name = county_name(row, lang) + (tr("and_others", lang, n=ties) if ties else "")
+            name = county_name(row, lang) + (text("figure.and_others", lang, n=ties) if ties else "")
             if key == "highest" and ties:
                 continue
             ext = shapes[int(idx)].get_extents()
@@ -687,28 +394,17 @@ def coverage_map(counties: pd.DataFrame, indicator: str, *, lang: str = "en",
             east = cx > (x0 + x1) / 2
             xy = (0.98 if east else 0.02, 0.92 if east in used else 0.98)
             used.add(east)
-            ann = ax.annotate(tr(key, lang, name=name, v=100 * row["value"]), xy=(cx, cy), xytext=xy,
+            ann = ax.annotate(text(f"figure.{key}", lang, name=name, v=100 * row["value"]), xy=(cx, cy), xytext=xy,
                               textcoords="axes fraction", ha="left" if xy[0] < 0.5 else "right", va="top",
                               fontsize=7.5, arrowprops={"arrowstyle": "->", "color": "black", "lw": 0.8},
                               bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "0.6"})
             ann.arrow_patch.set_path_effects([patheffects.withStroke(linewidth=2.2, foreground="white")])
-        src = source or source_line(counties, lang, extra=maps.attribution(lang))
-        return _finish(fig, tr("f4_title", lang, ind=indicator_label(col, lang)), src)
+        src = source or source_line(counties, lang, extra=text("map.attribution", lang))
+        return _finish(fig, text("figure.f4_title", lang, ind=indicator_label(col, lang)), src)
 
 
 BINDING_STYLE = {"bind_money": ("#E69F00", ""), "bind_hands": ("#0072B2", "///"),
                  "bind_both": ("#D55E00", "xxx"), "bind_none": ("#F2F2F2", "")}
-
-
-def binding_categories(counties: pd.DataFrame, threshold: float = 0.5) -> pd.Series:
-    """Per county: ``bind_money`` / ``bind_hands`` / ``bind_both`` / ``bind_none``, from the share of
-    the last year's months in which money, or some role's hours, bound an activity (mean of the
-    runs; ``counties.parquet``'s ``money_bound_month_share`` and ``hands_bound_month_share``)."""
-    v = counties.groupby("county_code")[["money_bound_month_share", "hands_bound_month_share"]].mean()
-    m = v["money_bound_month_share"] >= threshold
-    h = v["hands_bound_month_share"] >= threshold
-    return pd.Series(np.select([m & h, m, h], ["bind_both", "bind_money", "bind_hands"], "bind_none"),
-                     index=v.index)
 
 
 def binding_map(counties: pd.DataFrame, *, threshold: float = 0.5, lang: str = "en",
@@ -724,32 +420,21 @@ def binding_map(counties: pd.DataFrame, *, threshold: float = 0.5, lang: str = "
         maps.draw_counties(ax, colors, hatches=hatches, edgecolor="0.35", linewidth=0.3)
         maps.scale_bar(ax)
         counts = cat.value_counts()
-        handles = [Patch(facecolor=c, hatch=h, edgecolor="0.35", label=f"{tr(k, lang)} ({counts.get(k, 0)})")
+        handles = [Patch(facecolor=c, hatch=h, edgecolor="0.35",
+                         label=f"{text(f'figure.{k}', lang)} ({counts.get(k, 0)})")
                    for k, (c, h) in BINDING_STYLE.items()]
-        note = _wrap(tr("f4b_note", lang, t=100 * threshold), 30, lang)
+        note = _wrap(text("figure.f4b_note", lang, t=100 * threshold), 30, lang)
         leg = ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
                         title=note, alignment="left")
         leg.get_title().set_fontsize(7)
-        src = source or source_line(counties, lang, extra=maps.attribution(lang))
-        return _finish(fig, tr("f4b_title", lang), src)
+        src = source or source_line(counties, lang, extra=text("map.attribution", lang))
+        return _finish(fig, text("figure.f4b_title", lang), src)
 
 
 # --------------------------------------------------------------------------- 5 prefecture bars
 def _short_prefecture(name: str) -> str:
     """'Xiangxi Tujia and Miao Autonomous Prefecture' -> 'Xiangxi' (Chinese names are kept)."""
     return name.split()[0] if "Autonomous" in name else name
-
-
-def prefecture_values(counties: pd.DataFrame, indicator: str, lang: str = "en") -> pd.DataFrame:
-    """Per prefecture: population-weighted mean county coverage per run, then mean and 5-95 %
-    across runs (fractions)."""
-    col = f"coverage_{indicator_name(indicator)}"
-    name = "prefecture_zh" if lang == "zh" and "prefecture_zh" in counties.columns else "prefecture"
-    d = counties.assign(_w=counties["population"] * counties[col],
-                        _seed=counties["seed"] if "seed" in counties.columns else 0)
-    per_run = d.groupby(["_seed", name]).apply(lambda g: g["_w"].sum() / g["population"].sum(),
-                                                include_groups=False)
-    return per_run.groupby(level=name).apply(_quantiles).unstack()
 
 
 def prefecture_bars(counties_a: pd.DataFrame, counties_b: pd.DataFrame, indicator: str, *, label_a: str,
@@ -780,14 +465,14 @@ def prefecture_bars(counties_a: pd.DataFrame, counties_b: pd.DataFrame, indicato
         ax.set_yticks(y, [_short_prefecture(n) for n in order])
         ax.set_ylim(len(order) - 0.4, -0.6)
         ax.set_xlim(0, np.nanmax(right) * 1.12 + 2)
-        ax.set_xlabel(_wrap(tr("f5_x", lang, ind=indicator_label(indicator, lang)), 80, lang))
+        ax.set_xlabel(_wrap(text("figure.f5_x", lang, ind=indicator_label(indicator, lang)), 80, lang))
         ax.grid(axis="x", color="0.92", linewidth=0.6)
         ax.set_axisbelow(True)
         ncols = 2 if len(label_a) + len(label_b) < 70 else 1
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=ncols, frameon=False,
-                  title=_wrap(tr("f5_diff", lang, a=label_a, b=label_b), 90, lang), alignment="left")
+                  title=_wrap(text("figure.f5_diff", lang, a=label_a, b=label_b), 90, lang), alignment="left")
         src = source or source_line(pd.concat([counties_a, counties_b]), lang)
-        title = tr("f5_title", lang, ind=indicator_label(indicator, lang), a=label_a, b=label_b)
+        title = text("figure.f5_title", lang, ind=indicator_label(indicator, lang), a=label_a, b=label_b)
         return _finish(fig, title, src)
 
 
@@ -830,49 +515,27 @@ def cumulative_reach(monthly: pd.DataFrame, *, lang: str = "en", source: str | N
             ax.text((first + last) / 2, 1.01, "\n".join(campaign_label(x, lang) for x in c),
                     transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=6.5, color="0.25")
         for k, s in enumerate(series):
-            q = monthly.groupby("month")[s].apply(_quantiles).unstack().sort_index()
+            q = monthly.groupby("month")[s].apply(quantiles).unstack().sort_index()
             med = monthly.groupby("month")[s].median().sort_index()
             color = PALETTE[k % len(PALETTE)]
             ax.plot(med.index, 100 * med, color=color, marker=MARKERS[k % len(MARKERS)], markersize=4,
                     linestyle=LINESTYLES[k % len(LINESTYLES)], markeredgecolor="black", markeredgewidth=0.3,
-                    label=MONTHLY_SERIES[s][_i(lang)])
+                    label=text(f"series.{s}", lang))
             if n_seeds > 1:
                 ax.fill_between(q.index, 100 * q["p5"], 100 * q["p95"], color=color, alpha=0.2, linewidth=0)
         ax.set_xlim(months.min() - 0.5, months.max() + 0.5)
         ax.set_ylim(0, 100)
         step = 1 if len(months) <= 24 else 3
         ax.set_xticks(months[::step])
-        ax.set_xlabel(tr("f6_x", lang))
-        ax.set_ylabel(tr("f6_y", lang))
+        ax.set_xlabel(text("figure.f6_x", lang))
+        ax.set_ylabel(text("figure.f6_y", lang))
         ax.grid(axis="y", color="0.92", linewidth=0.6)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, frameon=False,
-                  title=tr("f6_band", lang, n=n_seeds) if n_seeds > 1 else None)
-        return _finish(fig, tr("f6_title", lang), source or source_line(monthly, lang))
+                  title=text("figure.f6_band", lang, n=n_seeds) if n_seeds > 1 else None)
+        return _finish(fig, text("figure.f6_title", lang), source or source_line(monthly, lang))
 
 
 # --------------------------------------------------------------------------- 7 Lorenz
-def _run_keys(table: pd.DataFrame) -> list[str]:
-    """Columns that tell the runs of a stacked table apart."""
-    return [c for c in ("group", "seed") if c in table.columns]
-
-
-def mean_gini(counties: pd.DataFrame, indicator: str) -> float:
-    """Mean over the runs of the Gini coefficient of county coverage (``summary.json``'s
-    ``equity.<indicator>.county_coverage_gini`` for a single run)."""
-    col = f"coverage_{indicator_name(indicator)}"
-    keys = _run_keys(counties)
-    runs = [g[col].to_numpy() for _, g in counties.groupby(keys)] if keys else [counties[col].to_numpy()]
-    return float(np.mean([gini(r) for r in runs]))
-
-
-def lorenz_points(values) -> tuple[np.ndarray, np.ndarray]:
-    """(cumulative share of counties, cumulative share of the summed values), both from 0 to 1."""
-    v = np.sort(np.asarray(values, dtype=float))
-    x = np.arange(len(v) + 1) / max(len(v), 1)
-    y = np.concatenate([[0.0], np.cumsum(v) / v.sum()]) if v.sum() > 0 else x
-    return x, y
-
-
 def lorenz(county_tables: Mapping[str, pd.DataFrame], indicator: str, *, lang: str = "en",
            source: str | None = None) -> Figure:
     """Figure 7: Lorenz curve of county coverage (mean of each label's runs), one per label, with
@@ -882,7 +545,7 @@ def lorenz(county_tables: Mapping[str, pd.DataFrame], indicator: str, *, lang: s
         col = f"coverage_{indicator_name(indicator)}"
         fig = _figure(5.6, lang, width=6.4)
         ax = fig.add_subplot()
-        ax.plot([0, 100], [0, 100], color="0.45", linestyle=":", linewidth=1, label=tr("f7_equal", lang))
+        ax.plot([0, 100], [0, 100], color="0.45", linestyle=":", linewidth=1, label=text("figure.f7_equal", lang))
         first = None
         for k, (label, c) in enumerate(county_tables.items()):
             v = county_values(c, col).sort_values("value")
@@ -893,58 +556,28 @@ def lorenz(county_tables: Mapping[str, pd.DataFrame], indicator: str, *, lang: s
                     linestyle=LINESTYLES[k % len(LINESTYLES)],
                     marker=MARKERS[k % len(MARKERS)], markevery=max(len(x) // 8, 1), markersize=4,
                     markeredgecolor="black", markeredgewidth=0.3,
-                    label=tr("f7_label", lang, label=label, g=g_mean,
+                    label=text("figure.f7_label", lang, label=label, g=g_mean,
                              name=county_name(low, lang), v=100 * low["value"]))
             if first is None:
                 first = (x, y, low)
         if first is not None:
             x, y, low = first
-            ax.annotate(tr("lowest", lang, name=county_name(low, lang), v=100 * low["value"]),
+            ax.annotate(text("figure.lowest", lang, name=county_name(low, lang), v=100 * low["value"]),
                         xy=(100 * x[1], 100 * y[1]), xytext=(0.4, 0.1), textcoords="axes fraction",
                         fontsize=7.5, arrowprops={"arrowstyle": "->", "linewidth": 0.8},
                         bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "0.6"})
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 100)
         ax.set_aspect("equal")
-        ax.set_xlabel(tr("f7_x", lang))
-        ax.set_ylabel(tr("f7_y", lang))
+        ax.set_xlabel(text("figure.f7_x", lang))
+        ax.set_ylabel(text("figure.f7_y", lang))
         ax.grid(color="0.92", linewidth=0.6)
         ax.legend(loc="upper left", frameon=True, framealpha=0.95)
         src = source or source_line(pd.concat(list(county_tables.values())), lang)
-        return _finish(fig, tr("f7_title", lang, ind=indicator_label(col, lang)), src)
+        return _finish(fig, text("figure.f7_title", lang, ind=indicator_label(col, lang)), src)
 
 
 # --------------------------------------------------------------------------- 8 cost-effectiveness
-def cost_column(runs: pd.DataFrame) -> str:
-    """``cost.total_yuan`` (total cost, all pots), or ``spend_yuan.total`` for runs written before
-    the summary had costs."""
-    return COST if COST in runs.columns and runs[COST].notna().any() else "spend_yuan.total"
-
-
-def incremental_costs(runs: pd.DataFrame, baseline: str, reached: str = "families_reached") -> pd.DataFrame:
-    """Per non-baseline group: paired Δ total cost and Δ ``reached`` by seed, their means, and the
-    yuan per additional family reached as :func:`sim.compare.cost_per_additional_family` defines
-    it (``ratio``: ratio of the paired means, NaN with a ``note`` when the reach difference's 90 %
-    interval includes 0), with the 5-95 % range of the seeds' own ratios (``ratio_p5``,
-    ``ratio_p95``; NaN where the ratio is undefined)."""
-    p = paired_runs(runs, baseline)
-    if p.empty:
-        return pd.DataFrame()
-    cost = cost_column(runs)
-    p["d_cost"] = p[cost] - p[cost + "_base"]
-    p["d_families"] = p[reached] - p[reached + "_base"]
-    rows = []
-    for g, d in p.groupby("group", sort=True):
-        ratio, note = cost_per_additional_family(d["d_cost"], d["d_families"])
-        per_seed = (d["d_cost"] / d["d_families"].where(d["d_families"].abs() > 0)) if np.isfinite(ratio) \
-            else pd.Series(dtype=float)
-        q = _quantiles(per_seed)
-        rows.append({"group": g, "n_pairs": len(d), "d_cost": d["d_cost"].mean(),
-                     "d_families": d["d_families"].mean(), "ratio": ratio, "note": note,
-                     "ratio_p5": q["p5"], "ratio_p95": q["p95"]})
-    return pd.DataFrame(rows)
-
-
 def cost_effectiveness(runs: pd.DataFrame, *, baseline: str = "scenario=baseline_2021", lang: str = "en",
                        source: str | None = None) -> Figure:
     """Figure 8: yuan per additional family reached (paired Δ total cost / Δ families reached, see
@@ -972,18 +605,18 @@ def cost_effectiveness(runs: pd.DataFrame, *, baseline: str = "scenario=baseline
             xmax = np.nanmax(np.concatenate([ic["ratio_p95"].to_numpy(float), ic["ratio"].to_numpy(float),
                                              [avg, 1.0]]))
             for k, r in ic.reset_index(drop=True).iterrows():
-                note = (tr("f8_note", lang, df=r["d_families"], ds=r["d_cost"] / 1e6)
-                        if np.isfinite(r["ratio"]) else tr("f8_none", lang))
+                note = (text("figure.f8_note", lang, df=r["d_families"], ds=r["d_cost"] / 1e6)
+                        if np.isfinite(r["ratio"]) else text("figure.f8_none", lang))
                 right = max(np.nan_to_num(r["ratio_p95"]), np.nan_to_num(r["ratio"]), 0)
                 ax.text(right + 0.02 * xmax, k, note, va="center", fontsize=7.5)
             ax.set_xlim(0, xmax * 1.6)
         if np.isfinite(avg):
             ax.axvline(avg, color="black", linestyle="--", linewidth=1,
-                       label=tr("f8_base", lang, base=base_label, v=avg))
+                       label=text("figure.f8_base", lang, base=base_label, v=avg))
             ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
         ax.set_yticks(y, [labels.get(g, g) for g in ic["group"]] if len(ic) else [])
         ax.set_ylim(len(ic) - 0.5, -0.5)
-        ax.set_xlabel(_wrap(tr("f8_x", lang), 80, lang))
+        ax.set_xlabel(_wrap(text("figure.f8_x", lang), 80, lang))
         ax.grid(axis="x", color="0.92", linewidth=0.6)
         ax.set_axisbelow(True)
-        return _finish(fig, tr("f8_title", lang, base=base_label), source or source_line(runs, lang))
+        return _finish(fig, text("figure.f8_title", lang, base=base_label), source or source_line(runs, lang))

@@ -28,8 +28,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from sim.admin import DATA_FILES, Admin, data_path, load_admin
+from sim.compose import compose_run_config, without_neutral
 from sim.config import NetworkConfig, PopulationConfig, StaffingConfig
-from sim.errors import ConfigError, UserError
+from sim.errors import UserError
 from sim.network import build_network, describe
 from sim.population import Families, make_volunteers, sample_families
 from sim.progress import Progress
@@ -74,13 +75,13 @@ def cache_root(cfg: PopulationConfig) -> Path:
 
 
 def cache_key(pop: PopulationConfig, net: NetworkConfig) -> str:
-    """A hash of everything that affects the built province."""
+    """A hash of everything that affects the built province (not :data:`sim.compose.NEUTRAL_KEYS`)."""
     h = hashlib.sha256()
     h.update(f"build-v{BUILD_VERSION}".encode())
     for name in DATA_FILES:
         h.update(data_path(name).read_bytes())
-    p = {k: v for k, v in dataclasses.asdict(pop).items() if k not in ("cache_dir", "use_cache")}
-    h.update(json.dumps({"population": p, "network": dataclasses.asdict(net)}, sort_keys=True).encode())
+    d = without_neutral({"population": dataclasses.asdict(pop), "network": dataclasses.asdict(net)})
+    h.update(json.dumps(d, sort_keys=True).encode())
     return h.hexdigest()[:20]
 
 
@@ -203,52 +204,26 @@ def prefecture_table(p: Province) -> list[dict]:
     return rows
 
 
-def _apply_overrides(overrides: list[str], pop: PopulationConfig, net: NetworkConfig,
-                     staffing: StaffingConfig):
-    groups = {"population": pop, "network": net, "staffing": staffing}
-    values: dict[str, dict] = {g: {} for g in groups}
-    for item in overrides:
-        if "=" not in item or "." not in item.split("=", 1)[0]:
-            raise UserError(f"override {item!r} must look like group.key=value "
-                            f"(groups: {', '.join(groups)})")
-        key, raw = item.split("=", 1)
-        group, name = key.split(".", 1)
-        if group not in groups:
-            raise ConfigError(key, raw, f"group must be one of {sorted(groups)}")
-        names = {f.name: f for f in dataclasses.fields(groups[group])}
-        if name not in names:
-            raise ConfigError(key, raw, f"key must be one of {sorted(names)}")
-        kind = names[name].type  # a string under `from __future__ import annotations`
-        convert = {"float": float, "int": int, "str": str}.get(kind)
-        if kind == "bool":
-            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ConfigError(key, raw, "must be true or false")
-            value = raw.lower() in ("true", "1", "yes")
-        elif convert is None:
-            raise ConfigError(key, raw, "cannot be set from this command (use outreach-sim)")
-        else:
-            try:
-                value = convert(raw)
-            except ValueError:
-                raise ConfigError(key, raw, f"must be a {kind}") from None
-        values[group][name] = value
-    return tuple(dataclasses.replace(groups[g], **values[g]) for g in groups)
-
-
 def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.province [--json] [key=value ...]``: build or load the province, print it.
+
+    Overrides are composed as ``outreach-sim`` composes them (:func:`sim.compose.compose_run_config`);
+    the population, network and staffing groups describe the province.
+    """
     ap = argparse.ArgumentParser(
         prog="python -m sim.province",
         description="Build (or load from the cache) the synthetic Hunan province and describe it.",
         epilog="Overrides: population.scale=0.05, population.seed=7, network.kind=well_mixed, "
                "staffing.volunteers_per_village=5, population.use_cache=false, ... "
-               "(any field of the population, network or staffing config).")
+               "(any field of the population, network or staffing config; any override of outreach-sim, "
+               "e.g. population=full or scenario=volunteer_drive).")
     ap.add_argument("overrides", nargs="*", help="group.key=value settings")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = ap.parse_args(argv)
     try:
-        pop, net, staffing = _apply_overrides(args.overrides, PopulationConfig(), NetworkConfig(),
-                                              StaffingConfig())
-        province = build_province(pop, net)
+        cfg = compose_run_config(args.overrides)
+        staffing = cfg.staffing
+        province = build_province(cfg.population, cfg.network, progress=None if cfg.progress else False)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""A run's files: what a finished run writes into its own folder, and how to read them back.
+"""A run's files: what a finished run writes into its own folder (:mod:`sim.runs` reads them back).
 
 Files (plots and reports read only these):
 
@@ -41,7 +41,10 @@ import pandas as pd
 import sim
 from sim.activities import HANDS, MONEY, NAMES, POTS, ROLES, role_bit
 from sim.calendar import campaigns
+from sim.compose import without_neutral
+from sim.labels import pot_label
 from sim.metrics import EQUITY_INDICATORS, FAMILY_INDICATORS, last_year, summary
+from sim.runs import flatten
 
 if TYPE_CHECKING:  # the engine is needed to write a run, never to read one
     from sim.config import RunConfig
@@ -50,12 +53,6 @@ if TYPE_CHECKING:  # the engine is needed to write a run, never to read one
 TIMING_KEYS = ("runtime_s", "timing")
 """Summary keys that vary between identical runs."""
 
-POT_LABELS = {"association": ("association budgets", "协会预算"), "raised": ("raised funds", "募集资金"),
-              "personnel": ("personnel budget", "人员经费")}
-"""The money pots (:data:`sim.activities.POTS`) in English and Chinese."""
-PROVENANCE_LABELS = {"input": ("input", "输入"), "calibrated": ("calibrated", "校准"),
-                     "predicted": ("predicted", "预测")}
-"""Provenance of an indicator (MODEL.md section 7, :data:`sim.metrics.PROVENANCE`)."""
 BINDING_LABELS = ("none", "money", "hands", "money+hands")
 """Categories of ``binding_<act>`` in ``county_months.parquet``: what limited an activity."""
 BOUND_COUNTERS = ("money_bound", "hands_bound")
@@ -67,11 +64,8 @@ def config_dict(cfg: RunConfig) -> dict:
 
 
 def config_hash(cfg: RunConfig) -> str:
-    """Hash of everything that affects results (not progress display nor the cache folder)."""
-    d = config_dict(cfg)
-    d.pop("progress", None)
-    d["population"].pop("cache_dir", None)
-    d["population"].pop("use_cache", None)
+    """Hash of everything that affects results: the config without :data:`sim.compose.NEUTRAL_KEYS`."""
+    d = without_neutral(config_dict(cfg))
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -106,17 +100,6 @@ def _jsonable(x):
     if isinstance(x, np.ndarray):
         return x.tolist()
     raise TypeError(type(x))
-
-
-def flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}.{k}" if prefix else k
-        if isinstance(v, dict):
-            out.update(flatten(v, key))
-        else:
-            out[key] = v
-    return out
 
 
 def monthly_table(m: OutreachModel) -> pd.DataFrame:
@@ -227,27 +210,6 @@ def write_run(out_dir: Path, m: OutreachModel, cfg: RunConfig, runtime_s: float,
     return s
 
 
-FAILED_FILE = "failed.json"
-"""Written into a job's folder when the job fails (the error and its traceback)."""
-
-
-def run_status(run_dir: Path) -> tuple[str, dict | None]:
-    """("complete", summary), ("failed", None) or ("incomplete", None) for a run folder."""
-    s = read_summary(run_dir)
-    if s is not None:
-        return "complete", s
-    return ("failed" if (Path(run_dir) / FAILED_FILE).exists() else "incomplete"), None
-
-
-def read_summary(run_dir: Path) -> dict | None:
-    """The summary of a complete run, or None when the run is missing or incomplete."""
-    p = Path(run_dir) / "summary.json"
-    try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
 def _tag(s: dict, key: str) -> str:
     """``[predicted]`` etc. for a summary key (blank when the summary does not say)."""
     prov = s.get("provenance", {}).get(key)
@@ -277,7 +239,7 @@ def format_summary(s: dict, out_dir: Path | None = None) -> str:
     cost = s.get("cost")
     if cost:
         pots = cost.get("by_pot", {})
-        parts = [f"{POT_LABELS.get(k, (k,))[0]} {pots.get(k, 0.0) / 1e6:,.1f} M" for k in POTS]
+        parts = [f"{pot_label(k)} {pots.get(k, 0.0) / 1e6:,.1f} M" for k in POTS]
         parts += [f"{k} {v / 1e6:,.1f} M" for k, v in pots.items() if k not in POTS]
         lines.append(f"cost {cost['total_yuan'] / 1e6:,.1f} M yuan ({', '.join(parts)})")
     cpf = s.get("cost_per_family_reached_yuan")

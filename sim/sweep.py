@@ -4,7 +4,9 @@
   the jobs need, in the driving process, so jobs only load it from the cache.
 * A job whose folder already holds a complete ``summary.json`` with the same config hash is
   skipped (:func:`sim.cli.run_job`); re-running the same sweep command into the same
-  ``hydra.sweep.dir`` runs only the jobs that are missing or failed.
+  ``hydra.sweep.dir`` runs only the jobs that are missing or failed. The hash and the job
+  folder's name leave out :data:`sim.compose.NEUTRAL_KEYS` (the progress display, the cache
+  folder, ``hydra.launcher.n_jobs``), so a re-run that changes only those still skips them.
 * A job that fails writes ``failed.json`` and the others go on; :class:`SweepReport` (a Hydra
   callback) lists the failed and incomplete jobs at the end, with the command that re-runs only
   them.
@@ -21,7 +23,7 @@ from hydra.experimental.callback import Callback
 
 from sim.config import RunConfig
 from sim.errors import UserError
-from sim.results import FAILED_FILE, run_status
+from sim.runs import FAILED_FILE, run_status
 
 STATE: dict[str, Any] = {"failed": 0}
 """What the last sweep of this process left (read by :func:`sim.cli.main`)."""
@@ -71,6 +73,8 @@ class SweepReport(Callback):
             task = [o for o in config.hydra.overrides.task]
             hydra_over = [o for o in config.hydra.overrides.hydra
                           if o.startswith("hydra/launcher") or o.startswith("hydra.launcher")]
-            cmd = ["outreach-sim", "-m", *task, *hydra_over, f"hydra.sweep.dir={sweep_dir}"]
+            config_dirs = [f"--config-dir={src.path}" for src in config.hydra.runtime.config_sources
+                           if src.provider == "command-line"]
+            cmd = ["outreach-sim", "-m", *config_dirs, *task, *hydra_over, f"hydra.sweep.dir={sweep_dir}"]
             print("re-run only these (complete jobs are skipped):\n  " + shlex.join(cmd))
         print(f"compare: outreach-sim-compare {shlex.quote(str(sweep_dir))}")

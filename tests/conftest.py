@@ -1,11 +1,13 @@
 """Shared fixtures: one small province built once per test session, in a temporary cache.
 
 Every build in the tests passes an explicit ``cache_dir`` (or ``use_cache=False``), so the
-suite never reads or writes ``~/.cache/outreach-sim``.
+suite never reads or writes ``~/.cache/outreach-sim``. Also the rule that turns a missing
+Chromium or CJK font from a skip into a failure in CI (see "test tiers" below).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,40 @@ import pytest
 from sim.admin import Admin, data_path, load_admin
 from sim.config import NetworkConfig, PopulationConfig
 from sim.province import Province, build_province
+
+# --------------------------------------------------------------------------- test tiers
+# The default run (addopts in pyproject.toml) deselects the markers ``integration`` and ``slow``;
+# ``pytest -m "integration or slow"`` runs the rest and ``pytest -m ""`` runs everything.
+# A test marked ``requires_system("...")`` skips, with its reason, when that program or font is
+# missing; in CI (``CI`` or ``OUTREACH_SIM_REQUIRE_BROWSER`` set, as .ci/run does) that skip is a
+# failure, so CI cannot pass without the memo screenshot and the Chinese memo being checked.
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def system_requirements_enforced() -> bool:
+    """``OUTREACH_SIM_REQUIRE_BROWSER`` decides when it is set (``1``/``0``); otherwise ``CI``."""
+    flag = os.environ.get("OUTREACH_SIM_REQUIRE_BROWSER")
+    if flag is not None and flag.strip():
+        return flag.strip().lower() in _TRUE
+    return os.environ.get("CI", "").strip().lower() in _TRUE
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    marker = item.get_closest_marker("requires_system")
+    if (marker is None or not report.skipped or hasattr(report, "wasxfail")
+            or not system_requirements_enforced()):
+        return
+    what = ", ".join(map(str, marker.args)) or "a system package"
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    report.outcome = "failed"
+    report.longrepr = (f"{what} is required here (CI or OUTREACH_SIM_REQUIRE_BROWSER=1), but the test "
+                       f"skipped: {reason}")
+
 
 SCALE = 0.01
 """Scale of the session province (about 229,000 simulated families)."""

@@ -91,8 +91,8 @@ def tables(o: Outputs) -> Tables:
     """The tables the figure functions take, read from the fixture runs."""
     import json
 
-    from sim.compare import compare, runs_table
-    from sim.report import run_tables
+    from sim.compare import compare
+    from sim.runs import run_tables, runs_table
 
     runs, _, _ = runs_table([o.scenarios])
     sweep_runs, _, _ = runs_table([o.sweep])
@@ -151,7 +151,7 @@ HAND_COST_PER_FAMILY = {  # (scenario, indicator) -> (yuan, note prefix)
 
 def hand_summary(scenario: str, seed: int, *, cost: float, reached: dict[str, float],
                  binding: tuple[float, float] = (0.5, 0.25)) -> dict:
-    """A run summary with the keys :mod:`sim.compare` and :mod:`sim.report` read."""
+    """A run summary with the keys :mod:`sim.runs` reads for :mod:`sim.compare` and :mod:`sim.report`."""
     families = sum(reached.values())
     return {
         "status": "ok", "scenario": scenario, "seed": seed, "scale": 0.01, "months": 12,

@@ -44,6 +44,7 @@ def _disagreements(a: list[float], b: list[float], n: int) -> list[int]:
     return [k for k, (x, y) in enumerate(zip(a, b, strict=True)) if abs(x - y) >= _tolerance((x + y) / 2, n)]
 
 
+@pytest.mark.integration
 def test_mesa_reference_agrees_with_the_vectorized_submodel_and_detects_another_q(tiny):
     d = DiffusionConfig()
     n = tiny.families.n
@@ -59,6 +60,7 @@ def test_mesa_reference_agrees_with_the_vectorized_submodel_and_detects_another_
         assert _disagreements(vec, other, n), (seed, vec, other)
 
 
+@pytest.mark.integration
 def test_both_match_the_exact_first_month_expectation(tiny):
     """Month 1: each unaware family learns with probability 1 - exp(-(p_ext digital + q w_v))."""
     d = DiffusionConfig()
@@ -115,6 +117,7 @@ def test_skipping_villages_that_cannot_be_reached_draws_the_same_numbers(tiny):
     np.testing.assert_array_equal(drawn, np.flatnonzero(u < p_v[tiny.families.village]))
 
 
+@pytest.mark.integration
 def test_a_child_measurement_runs_end_to_end(tiny):
     root = tiny.cache_path.rsplit("/", 1)[0]
     row = bench.measure("run", scale=TINY, cache_dir=root)

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 
 from sim import results
 from sim.activities import MONEY, NAMES, ROLES, role_bit
-from sim.cli import CONF_DIR, precheck, to_run_config
+from sim.cli import CONF_DIR, precheck
+from sim.compose import compose_run_config
 from sim.config import RunConfig
 from sim.metrics import FAMILY_INDICATORS
 from sim.results import TIMING_KEYS
@@ -35,8 +35,7 @@ def cache_env(tmp_path_factory):
 
 
 def _compose(*overrides: str) -> RunConfig:
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        return to_run_config(compose(config_name="config", overrides=list(overrides)))
+    return compose_run_config(overrides)
 
 
 def test_every_required_scenario_exists():
@@ -105,11 +104,59 @@ def test_good_overrides_pass_precheck():
         ("baseline_2021", 1), ("baseline_2021", 2), ("budget_plus_20", 1), ("budget_plus_20", 2)]
 
 
+@pytest.fixture
+def myconf(tmp_path) -> Path:
+    """A user's config folder with one scenario of their own."""
+    d = tmp_path / "myconf"
+    (d / "scenario").mkdir(parents=True)
+    (d / "scenario" / "mine.yaml").write_text("# @package _global_\n# Mine: 10 % more association money.\n"
+                                              "scenario:\n  name: mine\nfunding:\n  multiplier: 1.1\n")
+    return d
+
+
+@pytest.mark.parametrize("form", ["--config-dir DIR", "--config-dir=DIR", "-cd DIR"])
+def test_precheck_finds_the_users_config_dir(form, myconf, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative folder, as a user would type it
+    cd = form.replace("DIR", "myconf").split()
+    error, configs = precheck([*cd, "scenario=mine", "population.scale=0.002", "hydra/launcher=basic"])
+    assert error is None and [c.scenario.name for c in configs] == ["mine"]
+    assert configs[0].funding.multiplier == pytest.approx(1.1)
+    error, configs = precheck(["-m", *cd, "scenario=mine,budget_cut_20", "seed=1,2"])
+    assert error is None and sorted((c.scenario.name, c.seed) for c in configs) == [
+        ("budget_cut_20", 1), ("budget_cut_20", 2), ("mine", 1), ("mine", 2)]
+
+
+def test_precheck_without_the_config_dir_or_with_a_missing_one(myconf, tmp_path):
+    error, _ = precheck(["scenario=mine"])
+    assert error.startswith("scenario='mine' is not allowed")
+    error, _ = precheck(["--config-dir", str(tmp_path / "nope"), "scenario=mine"])
+    assert error == f"--config-dir: additional config directory '{tmp_path / 'nope'}' not found"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--hydra-help"], ["--cfg", "job"], ["--cfg=job"], ["-c", "job"],
+                                  ["--info"], ["--info", "searchpath"], ["-cn", "other"], ["--config-name=other"],
+                                  ["-cp", "elsewhere"], ["--version"], ["--no-such-option"]])
+def test_precheck_leaves_help_information_and_bad_options_to_hydra(args):
+    assert precheck([*args, "scenario=nope"]) == (None, [])
+
+
+@pytest.mark.integration
+def test_user_config_dir_end_to_end(myconf, tmp_path, cache_env):
+    """The jobs find the user's scenario too (Hydra's own --config-dir), not only the pre-check."""
+    r = _run(["--config-dir", str(myconf), "scenario=mine", "population.scale=0.002", "months=1",
+              "hydra/launcher=basic"], cache_env, tmp_path)
+    assert r.returncode == 0, r.stderr
+    (summary,) = (tmp_path / "outputs" / "mine").glob("*/summary.json")
+    assert json.loads(summary.read_text())["scenario"] == "mine"
+    assert json.loads((summary.parent / "config.json").read_text())["funding"]["multiplier"] == pytest.approx(1.1)
+
+
 def _run(args, env, cwd):
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.integration
 def test_bad_override_exits_nonzero_without_traceback(tmp_path, cache_env):
     r = _run(["population.scale=7"], cache_env, tmp_path)
     assert r.returncode == 2
@@ -117,6 +164,7 @@ def test_bad_override_exits_nonzero_without_traceback(tmp_path, cache_env):
     assert "Traceback" not in r.stderr + r.stdout
 
 
+@pytest.mark.integration
 def test_a_pot_that_cannot_pay_ends_in_one_line(tmp_path, cache_env):
     r = _run(["staffing.volunteer_stipend_yuan_per_month=5000", "staffing.volunteer_stipend_pot=association",
               "population.scale=0.002", "months=1", "hydra/launcher=basic"], cache_env, tmp_path)

@@ -1,9 +1,12 @@
 """outreach-sim-compare (sim/compare.py): the runs table, paired differences, provenance and the
-cost per additional family reached, on hand-built run folders with exact expected values."""
+cost per additional family reached, on hand-built run folders with exact expected values; and that
+reading runs needs no engine (sim/runs.py, sim/analysis.py)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,17 +14,10 @@ import pandas as pd
 import pytest
 import report_fixtures as rf
 
-from sim.compare import (
-    UNDEFINED,
-    compare,
-    cost_per_additional_family,
-    format_compare,
-    is_indicator,
-    provenance_key,
-    reach_column,
-    runs_table,
-)
+from sim.analysis import UNDEFINED, cost_per_additional_family, paired_runs
+from sim.compare import compare, format_compare, reach_column
 from sim.compare import main as compare_main
+from sim.runs import is_indicator, provenance_key, runs_table
 
 
 def _fake_run(root: Path, name: str, scenario: str, seed: int, cov: float, extra: dict | None = None):
@@ -78,6 +74,26 @@ def test_compare_pairs_within_swept_parameters(tmp_path):
     assert len(rows) == 2
     assert rows["diff_mean"].to_numpy() == pytest.approx([0.01, 0.01])
     assert set(rows["n_pairs"]) == {2}
+
+
+def test_pairing_when_only_some_runs_sweep_a_parameter(tmp_path):
+    # scenario runs beside a funding sweep of the baseline: the scenario runs have no funding value
+    # (NaN), so they pair with the baseline runs that have none either, seed by seed
+    root = tmp_path / "runs"
+    for seed in (1, 2):
+        _fake_run(root, f"b{seed}", "baseline_2021", seed, 0.1 * seed)
+        _fake_run(root, f"p{seed}", "budget_plus_20", seed, 0.1 * seed + 0.05)
+        _fake_run(root, f"f{seed}", "baseline_2021", seed, 0.1 * seed + 0.2, {"funding.multiplier": "1.2"})
+    runs = runs_table([root])[0]
+    p = paired_runs(runs, "baseline_2021")
+    assert list(p["group"]) == ["scenario=budget_plus_20"] * 2 and list(p["seed"]) == list(p["seed_base"])
+    assert (p["coverage.youth_education"] - p["coverage.youth_education_base"]).to_numpy() == pytest.approx([0.05] * 2)
+    assert p["param.funding.multiplier_base"].isna().all()
+    cmp = compare(runs, "scenario=baseline_2021").set_index(["group", "indicator"])
+    assert cmp.loc[("scenario=budget_plus_20", "coverage.youth_education"), "diff_mean"] == pytest.approx(0.05)
+    assert cmp.loc[("scenario=baseline_2021,funding.multiplier=1.2", "coverage.youth_education"), "is_baseline"]
+    # a bare scenario name is the same baseline as scenario=NAME
+    assert compare(runs, "baseline_2021").equals(compare(runs, "scenario=baseline_2021"))
 
 
 def test_compare_bad_input(tmp_path, capsys):
@@ -224,3 +240,19 @@ def test_compare_command_on_hand_built_runs(hand_cmp, capsys, tmp_path):
     assert r["provenance"].iloc[0] == "predicted"
     summary = json.loads((Path(root) / "budget_plus_20-1" / "summary.json").read_text())
     assert summary["cost"]["total_yuan"] == 510e6
+
+
+# --------------------------------------------------------------------------- no engine
+ENGINE = ("mesa", "scipy", "sim.model", "sim.province", "matplotlib", "hydra")
+
+
+@pytest.mark.parametrize("module, engine", [
+    ("sim.compare", ENGINE),
+    ("sim.runs", ENGINE + ("sim.metrics", "sim.analysis", "sim.compare")),
+])
+def test_reading_runs_loads_no_engine(module, engine):
+    # a fresh interpreter: what importing the module loads, nothing the test session loaded before
+    code = f"import sys, {module}; print(' '.join(m for m in {engine!r} if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "", f"importing {module} loads {r.stdout.strip()}"

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration import with_overrides
-from sim.cli import compose_run_config
+from sim.compose import compose_run_config, with_overrides
 from sim.marginal import (
     LEVER_NAMES,
     arm_config,

@@ -19,9 +19,10 @@ from matplotlib.colors import to_rgb
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.patches import PathPatch
 
-from sim import maps, plots
+from sim import analysis, labels, maps, plots
 from sim.admin import data_path
 from sim.calendar import CAMPAIGNS
+from sim.metrics import COVERAGE
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -122,14 +123,14 @@ def test_fig1_scenario_comparison(tables):
     assert len(series) == 2  # budget_plus_20 and budget_cut_20 against the baseline
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["budget_cut_20", "budget_plus_20"]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks == [plots.indicator_label(n) for n in plots.COVERAGE_NAMES]
+    assert ticks == [labels.indicator_label(n) for n in COVERAGE]
     assert "baseline_2021" in fig.get_suptitle()
     assert "percentage points" in ax.get_xlabel() and "90 %" in ax.get_xlabel()
     assert_source(fig, rf.SCENARIOS)
     # the plotted points are the paired mean differences (in percentage points)
     plus = tables.cmp[tables.cmp["scenario"] == "budget_plus_20"].set_index("indicator")
     x = series[1].lines[0].get_xdata()
-    assert np.allclose(x, 100 * plus.loc[[f"coverage.{n}" for n in plots.COVERAGE_NAMES], "diff_mean"])
+    assert np.allclose(x, 100 * plus.loc[[f"coverage.{n}" for n in COVERAGE], "diff_mean"])
     markers = {s.lines[0].get_marker() for s in series}
     assert len(markers) == 2
 
@@ -202,7 +203,7 @@ def test_fig4b_binding_map(tables):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert len(labels) == 4
     assert sum(int(re.search(r"\((\d+)\)", s)[1]) for s in labels) == 122
-    cat = plots.binding_categories(c)
+    cat = analysis.binding_categories(c)
     for key, label in (("bind_money", "money only"), ("bind_hands", "hands only"), ("bind_both", "money and hands"),
                        ("bind_none", "neither")):
         assert f"{label} ({(cat == key).sum()})" in labels
@@ -213,14 +214,14 @@ def test_fig4b_binding_map(tables):
 
 
 def test_binding_categories_of_hand_built_counties():
-    cat = plots.binding_categories(rf.HAND_COUNTIES)
+    cat = analysis.binding_categories(rf.HAND_COUNTIES)
     assert cat.to_dict() == rf.HAND_COUNTY_CLASSES
     # several runs: the mean of each county's shares (0.5 and 0.0 -> 0.25: no longer money-bound)
     other = rf.HAND_COUNTIES.assign(money_bound_month_share=0.0)
-    two = plots.binding_categories(pd.concat([rf.HAND_COUNTIES, other]))
+    two = analysis.binding_categories(pd.concat([rf.HAND_COUNTIES, other]))
     assert two.to_dict() == {430102: "bind_hands", 430103: "bind_none", 430104: "bind_hands", 430105: "bind_none",
                              430111: "bind_none"}
-    assert plots.binding_categories(rf.HAND_COUNTIES, threshold=0.25)[430105] == "bind_hands"
+    assert analysis.binding_categories(rf.HAND_COUNTIES, threshold=0.25)[430105] == "bind_hands"
 
 
 def test_activity_most_often_hands_bound_and_its_roles():
@@ -228,13 +229,13 @@ def test_activity_most_often_hands_bound_and_its_roles():
                       "binding_visits_staff_share": [0.5, 0.1], "binding_visits_officer_share": [0.3, 0.0],
                       "binding_visits_volunteer_share": [0.5, 0.06], "binding_visits_lecturer_share": [0.0, 0.0],
                       "binding_youth_lectures_hands_share": [0.2, 0.2]})
-    act, share, roles = plots.hands_bound_most(c)
+    act, share, roles = analysis.hands_bound_most(c)
     assert (act, roles) == ("visits", ["staff", "volunteer"]) and share == pytest.approx(0.3)  # 0.28 >= 0.9 x 0.3
-    assert plots.join_words([plots.role_label(r) for r in roles]) == "paid staff and volunteers"
-    assert plots.join_words([plots.role_label(r, "zh") for r in roles], "zh") == "专职人员、志愿者"
-    assert plots.join_words(["a", "b", "c"]) == "a, b and c"
-    assert plots.activity_label("visits") == "festival and condolence visits"
-    assert plots.hands_bound_most(c.assign(binding_visits_hands_share=0.0, binding_youth_lectures_hands_share=0.0)) \
+    assert labels.join_words([labels.role_label(r) for r in roles]) == "paid staff and volunteers"
+    assert labels.join_words([labels.role_label(r, "zh") for r in roles], "zh") == "专职人员、志愿者"
+    assert labels.join_words(["a", "b", "c"]) == "a, b and c"
+    assert labels.activity_label("visits") == "festival and condolence visits"
+    assert analysis.hands_bound_most(c.assign(binding_visits_hands_share=0.0, binding_youth_lectures_hands_share=0.0)) \
         is None
 
 
@@ -248,7 +249,7 @@ def test_fig5_prefecture_bars(tables):
     assert len(ax.get_yticklabels()) == rf.N_PREFECTURES
     assert {b.patches[0].get_hatch() or "" for b in bars} == {"", "..."}  # A plain, B dotted
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline_2021", "budget_plus_20"]
-    pv = plots.prefecture_values(tables.counties_base, "youth_education")
+    pv = analysis.prefecture_values(tables.counties_base, "youth_education")
     assert np.allclose(sorted(b.get_width() for b in bars[0]), sorted(100 * pv["mean"]))
     assert "prefecture" in fig.get_suptitle() and "%" in ax.get_xlabel()
     assert_source(fig, ("baseline_2021", "budget_plus_20"))
@@ -260,7 +261,7 @@ def test_fig6_cumulative_reach_marks_campaign_months(tables):
     fig = plots.cumulative_reach(m)
     ax = fig.axes[0]
     lines = labelled_lines(ax)
-    assert len(lines) == len([c for c in plots.MONTHLY_SERIES if c in m.columns]) >= 3
+    assert len(lines) == len([c for c in labels.MONTHLY_SERIES if c in m.columns]) >= 3
     assert_greyscale_distinct(lines)
     spans = [p for p in ax.patches if p.get_gid() == "campaign"]
     n_campaign_months = sum(1 for mo in range(1, rf.MONTHS + 1) if CAMPAIGNS.get((mo - 1) % 12 + 1))
@@ -300,7 +301,7 @@ def test_fig8_cost_effectiveness(tables):
     ax = fig.axes[0]
     bars = [c for c in ax.containers if isinstance(c, BarContainer)]
     assert len(bars) == 1 and len(bars[0]) == 2
-    ic = plots.incremental_costs(runs, "scenario=baseline_2021")
+    ic = analysis.incremental_costs(runs, "scenario=baseline_2021")
     assert np.allclose([b.get_width() for b in bars[0]], ic["ratio"])
     # by hand: mean (cost - baseline cost) / mean (families - baseline families), same seed, total cost
     r = runs.set_index(["scenario", "seed"])[["cost.total_yuan", "families_reached"]]
@@ -315,10 +316,10 @@ def test_fig8_cost_effectiveness(tables):
 
 
 def test_fig8_on_hand_built_runs(tmp_path):
-    from sim.compare import runs_table
+    from sim.runs import runs_table
 
     runs = runs_table([rf.hand_built_runs(tmp_path / "hand")])[0]
-    ic = plots.incremental_costs(runs, "scenario=baseline_2021").set_index("group")
+    ic = analysis.incremental_costs(runs, "scenario=baseline_2021").set_index("group")
     plus, cut = ic.loc["scenario=budget_plus_20"], ic.loc["scenario=budget_cut_20"]
     # families reached = youth + special visited + special insured (hand_summary): budget_plus_20 reaches
     # 1,200, 3,350 and 2,500 more for 10, 12 and 14 M yuan more
@@ -328,10 +329,10 @@ def test_fig8_on_hand_built_runs(tmp_path):
     assert (plus["ratio_p5"], plus["ratio_p95"]) == pytest.approx(tuple(np.percentile(seeds, [5, 95])))
     assert cut["ratio"] == pytest.approx(10_000.0) and cut["note"].startswith("saving")
     # per indicator, as in sim.compare
-    youth = plots.incremental_costs(runs, "baseline_2021", reached="coverage_counts.youth_education.reached")
+    youth = analysis.incremental_costs(runs, "baseline_2021", reached="coverage_counts.youth_education.reached")
     assert youth.set_index("group")["ratio"].to_dict() == pytest.approx(
         {"scenario=budget_cut_20": 5_000.0, "scenario=budget_plus_20": 6_000.0})
-    visited = plots.incremental_costs(runs, "baseline_2021", reached="coverage_counts.special_visited.reached")
+    visited = analysis.incremental_costs(runs, "baseline_2021", reached="coverage_counts.special_visited.reached")
     assert np.isnan(visited.set_index("group").loc["scenario=budget_plus_20", "ratio"])
     fig = plots.cost_effectiveness(runs, baseline="baseline_2021")
     ax = fig.axes[0]
@@ -344,17 +345,17 @@ def test_fig8_on_hand_built_runs(tmp_path):
 
 
 def test_labels_of_the_new_indicators():
-    assert plots.indicator_label("binding.hands") == "county-months where hands bound"
-    assert plots.indicator_label("binding.hands", "zh") == "人手受限的县·月比例"
-    assert "binding.staff" not in plots.INDICATORS
-    assert plots.indicator_label("coverage.elderly_visited") == "elderly families in difficulty visited"
-    assert plots.indicator_label("coverage_counts.youth_education.reached") == \
+    assert labels.indicator_label("binding.hands") == "county-months where hands bound"
+    assert labels.indicator_label("binding.hands", "zh") == "人手受限的县·月比例"
+    assert "binding.staff" not in labels.INDICATORS
+    assert labels.indicator_label("coverage.elderly_visited") == "elderly families in difficulty visited"
+    assert labels.indicator_label("coverage_counts.youth_education.reached") == \
         "youth reached by health education: families reached"
-    assert plots.indicator_label("cost.by_pot.raised") == "cost: raised funds (yuan)"
-    assert plots.indicator_label("cost.by_pot.personnel", "zh") == "成本：人员经费（元）"
-    assert plots.indicator_label("hands.lecturer.used_share") == "trained lecturers: share of hours used"
-    assert plots.tr("bind_hands", "zh") == "仅人手" and plots.tr("bind_both") == "money and hands"
-    assert plots.COVERAGE_NAMES[-1] == "elderly_visited"
+    assert labels.indicator_label("cost.by_pot.raised") == "cost: raised funds (yuan)"
+    assert labels.indicator_label("cost.by_pot.personnel", "zh") == "成本：人员经费（元）"
+    assert labels.indicator_label("hands.lecturer.used_share") == "trained lecturers: share of hours used"
+    assert labels.text("figure.bind_hands", "zh") == "仅人手" and labels.text("figure.bind_both") == "money and hands"
+    assert COVERAGE[-1] == "elderly_visited"
 
 
 @pytest.mark.slow
@@ -373,6 +374,7 @@ def test_save_writes_png_at_300_dpi_and_svg(tables, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.requires_system("CJK font")
 def test_figures_in_chinese(tables, tmp_path):
     if plots.cjk_font() is None:
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")

@@ -262,6 +262,26 @@ def test_main_overrides_reach_the_build(capsys, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_main_composes_as_outreach_sim(capsys, tmp_path):
+    """Group options and scenarios work here too: the overrides go through sim.compose."""
+    status = main(["--json", "population.scale=0.002", "population.use_cache=false", "network=isolated",
+                   "scenario=volunteer_drive", f"population.cache_dir={tmp_path}"])
+    assert status == 0, capsys.readouterr().err
+    s = json.loads(capsys.readouterr().out)
+    assert s["network_kind"] == "isolated"
+    assert s["n_volunteers"] == 6 * 29213
+
+
+def test_main_help_lists_the_overrides(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for example in ("population.scale=0.05", "population.seed=7", "network.kind=well_mixed",
+                    "staffing.volunteers_per_village=5", "population.use_cache=false", "--json"):
+        assert example in out
+
+
 def test_main_tables(capsys, tmp_path):
     assert main(["population.scale=0.002", f"population.cache_dir={tmp_path}"]) == 0
     out = capsys.readouterr().out

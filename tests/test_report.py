@@ -17,9 +17,14 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 import report_fixtures as rf
+import yaml
 
 from sim import plots, report
-from sim.compare import compare, runs_table
+from sim.analysis import group_labels
+from sim.compare import compare
+from sim.labels import indicator_label
+from sim.report import assemble
+from sim.runs import runs_table
 
 SECTIONS_EN = ("## Question", "## Scenarios compared", "## Headline", "## Costs", "## Figures", "## Provenance")
 
@@ -102,7 +107,7 @@ def test_scenario_memo_has_every_section_and_the_scenario_figures(scenario_memo,
     assert "| indicator | provenance | baseline_2021 | budget_cut_20 | budget_plus_20 |" in md
     s = json.loads((outputs.single / "summary.json").read_text())
     for ind in ("youth_education", "special_insured", "hardship_assisted"):
-        label = plots.indicator_label(ind)
+        label = indicator_label(ind)
         assert f"| {label} (%) | {s['provenance'][f'coverage.{ind}']} |" in md, ind
     assert re.search(r"\| county-months where hands bound \(%\) \| predicted \| \d+\.\d \|", md)
     assert "Provenance: input = set by an assumption" in md
@@ -119,7 +124,7 @@ def test_scenario_memo_has_every_section_and_the_scenario_figures(scenario_memo,
     # one caption per figure
     assert len(re.findall(r"<figcaption>", page)) == 8
     # provenance: version, commit, config hashes, seeds, scale
-    runs, _, _ = report.runs_table([outputs.scenarios])
+    runs, _, _ = runs_table([outputs.scenarios])
     for h in runs["config_hash"]:
         assert h in md
     commits = {c for c in runs["git_commit"].dropna()}
@@ -164,6 +169,7 @@ def test_single_run_memo_and_chinese_without_a_cjk_font(outputs, tmp_path, monke
 
 # --------------------------------------------------------------------------- language
 @pytest.mark.slow
+@pytest.mark.requires_system("CJK font")
 def test_memo_in_chinese(outputs, tmp_path):
     if plots.cjk_font() is None:
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
@@ -179,7 +185,7 @@ def test_memo_in_chinese(outputs, tmp_path):
 @pytest.fixture(scope="module")
 def hand(tmp_path_factory):
     runs = runs_table([rf.hand_built_runs(tmp_path_factory.mktemp("hand") / "runs")])[0]
-    return runs, compare(runs, "scenario=baseline_2021"), plots.group_labels(runs)
+    return runs, compare(runs, "scenario=baseline_2021"), group_labels(runs)
 
 
 GROUPS = ["scenario=baseline_2021", "scenario=budget_plus_20", "scenario=budget_cut_20"]
@@ -187,7 +193,7 @@ GROUPS = ["scenario=baseline_2021", "scenario=budget_plus_20", "scenario=budget_
 
 def test_cost_table_by_pot_with_exact_values(hand):
     runs, cmp, labels = hand
-    header, rows = report.cost_table(runs, GROUPS, labels, "en", cmp, "baseline_2021")
+    header, rows = assemble.cost_table(runs, GROUPS, labels, "en", cmp, "baseline_2021")
     assert header == ["group", "association budgets (M yuan)", "raised funds (M yuan)", "personnel budget (M yuan)",
                       "total (M yuan)", "yuan (total cost) per family reached", "Δ total vs baseline_2021 (M yuan)"]
     cpf = {k: f"{np.mean([c / f for c, f in zip(cost, fam, strict=True)]):,.1f}" for k, cost, fam in (
@@ -198,7 +204,7 @@ def test_cost_table_by_pot_with_exact_values(hand):
     assert rows == [["baseline_2021", "94.0", "216.0", "200.0", "510.0", cpf["base"], "-"],
                     ["budget_plus_20", "106.0", "216.0", "200.0", "522.0", cpf["plus"], "+12.0 [+10.2, +13.8]"],
                     ["budget_cut_20", "89.0", "216.0", "200.0", "505.0", cpf["cut"], "-5.0 [-5.0, -5.0]"]]
-    header, rows = report.cost_table(runs, GROUPS[:1], labels, "zh")
+    header, rows = assemble.cost_table(runs, GROUPS[:1], labels, "zh")
     assert header == ["组", "协会预算（百万元）", "募集资金（百万元）", "人员经费（百万元）", "合计（百万元）",
                       "每覆盖一户的总成本（元）"]
     assert rows == [["baseline_2021", "94.0", "216.0", "200.0", "510.0", cpf["base"]]]
@@ -206,35 +212,53 @@ def test_cost_table_by_pot_with_exact_values(hand):
 
 def test_cost_per_additional_family_table_with_provenance(hand):
     runs, cmp, labels = hand
-    header, rows = report.cost_per_family_table(cmp, runs, GROUPS[1:], labels, "en")
+    header, rows = assemble.cost_per_family_table(cmp, runs, GROUPS[1:], labels, "en")
     assert header == ["indicator", "provenance", "budget_plus_20", "budget_cut_20"]
     assert rows == [
         ["youth reached by health education", "predicted", "6,000", "5,000 (saved per family not reached)"],
         ["special families visited", "predicted", "undefined", "-10,000 (reaches more for less)"],
         ["special families insured", "input", "40,000", "undefined"]]
-    header, rows = report.cost_per_family_table(cmp, runs, GROUPS[1:], labels, "zh")
+    header, rows = assemble.cost_per_family_table(cmp, runs, GROUPS[1:], labels, "zh")
     assert header == ["指标", "来源类型", "budget_plus_20", "budget_cut_20"]
     assert rows == [["青少年健康教育覆盖", "预测", "6,000", "5,000（每少覆盖一户节省）"],
                     ["计生特殊家庭走访", "预测", "不适用", "-10,000（成本更低且覆盖更多）"],
                     ["计生特殊家庭参保", "输入", "40,000", "不适用"]]
-    assert report.cost_per_family_cell(-2_500.0, "dominated: fewer families for more money", "en") == \
+    assert assemble.cost_per_family_cell(-2_500.0, "dominated: fewer families for more money", "en") == \
         "-2,500 (reaches fewer for more)"
 
 
 def test_provenance_labels(hand):
     runs, _, _ = hand
-    assert report._prov(runs, "coverage.special_insured", "en") == "input"
-    assert report._prov(runs, "coverage_counts.youth_education.reached", "zh") == "预测"
-    assert report._prov(runs, "reported.youth_lectures", "zh") == "校准"
-    assert report._prov(runs, "cost.total_yuan", "en") == "-"
+    assert assemble.provenance_text(runs, "coverage.special_insured", "en") == "input"
+    assert assemble.provenance_text(runs, "coverage_counts.youth_education.reached", "zh") == "预测"
+    assert assemble.provenance_text(runs, "reported.youth_lectures", "zh") == "校准"
+    assert assemble.provenance_text(runs, "cost.total_yuan", "en") == "-"
     mixed = runs.assign(**{"provenance.execution_rate": ["input"] + ["calibrated"] * (len(runs) - 1)})
-    assert report._prov(mixed, "execution_rate", "zh") == "校准/输入"
+    assert assemble.provenance_text(mixed, "execution_rate", "zh") == "校准/输入"
 
 
 def test_every_scenario_has_a_chinese_description():
     from sim.cli import CONF_DIR
+    from sim.config import ScenarioConfig
 
-    assert set(report.SCENARIO_ZH) == {p.stem for p in (CONF_DIR / "scenario").glob("*.yaml")}
+    files = sorted((CONF_DIR / "scenario").glob("*.yaml"))
+    assert files
+    for p in files:
+        scenario = ScenarioConfig(**yaml.safe_load(p.read_text(encoding="utf-8"))["scenario"])
+        assert scenario.name == p.stem and re.search(r"[\u4e00-\u9fff]", scenario.description_zh), p.name
+
+
+def test_scenario_descriptions_from_the_runs_config_or_else_the_scenario_file(tmp_path):
+    root = rf.hand_built_runs(tmp_path / "runs")
+    plus = {"scenario": {"name": "budget_plus_20", "description": "More money.", "description_zh": "更多经费。"}}
+    for seed in rf.HAND_SEEDS:
+        (root / f"budget_plus_20-{seed}" / "config.json").write_text(json.dumps(plus))
+    runs = runs_table([root])[0]
+    assert assemble.scenario_descriptions(runs, "en") == {
+        "baseline_2021": "2021 budgets, staff and volunteers as reported.", "budget_plus_20": "More money.",
+        "budget_cut_20": "All association budgets and project funds 20 % lower (raised funds unchanged)."}
+    zh = assemble.scenario_descriptions(runs, "zh")
+    assert zh["budget_plus_20"] == "更多经费。" and zh["baseline_2021"] == "2021年实际预算、人员和志愿者。"
 
 
 # --------------------------------------------------------------------------- bad input
@@ -264,6 +288,7 @@ def test_unknown_baseline_is_one_error_line(outputs, tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_command_line_exit_status_without_traceback(tmp_path, outputs):
     r = subprocess.run([sys.executable, "-m", "sim.report", str(tmp_path / "missing")], capture_output=True,
                        text=True, env=outputs.env, timeout=120)
@@ -274,6 +299,8 @@ def test_command_line_exit_status_without_traceback(tmp_path, outputs):
 
 # --------------------------------------------------------------------------- the browser
 @pytest.mark.slow
+@pytest.mark.integration
+@pytest.mark.requires_system("chromium")
 def test_memo_renders_in_headless_chromium(scenario_memo, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

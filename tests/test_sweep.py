@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ from sim.compare import runs_table
 from sim.results import TIMING_KEYS
 
 SMALL = ["population.scale=0.005", "months=3"]
+pytestmark = pytest.mark.integration  # every test runs the command (and Ray) in subprocesses
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +91,36 @@ def test_config_change_reruns_a_job(tmp_path, env):
     r = sweep([*base, "months=2"], env, tmp_path)
     assert "skipped" not in r.stdout
     assert json.loads((job / "summary.json").read_text())["config_hash"] != "stale"
+
+
+@pytest.mark.slow
+def test_user_config_dir_rerun_command_and_neutral_keys(tmp_path, env):
+    """A sweep of a user's scenario (--config-dir) prints a re-run command that works as printed;
+    a re-run that changes only keys that do not affect results (sim.compose.NEUTRAL_KEYS) uses
+    the same job folders and skips the complete jobs."""
+    conf = tmp_path / "myconf"
+    (conf / "scenario").mkdir(parents=True)
+    (conf / "scenario" / "mine.yaml").write_text("# @package _global_\n# Mine.\nscenario:\n  name: mine\n"
+                                                 "funding:\n  multiplier: 1.1\n")
+    d = tmp_path / "sweep"
+    task = ["scenario=mine", "population.n_villages=100,29213", "population.scale=0.002", "months=1"]
+    r = sweep(["--config-dir", str(conf), *task, f"population.cache_dir={tmp_path / 'a'}", "hydra/launcher=basic",
+               f"hydra.sweep.dir={d}"], env, tmp_path)
+    assert r.returncode == 1 and "sweep finished: 1 complete, 1 failed" in r.stdout, r.stdout + r.stderr
+    folders = sorted(p.name for p in d.iterdir() if p.is_dir())
+    assert folders == ["months=1,population.n_villages=100,population.scale=0.002,scenario=mine",
+                       "months=1,population.n_villages=29213,population.scale=0.002,scenario=mine"]
+    lines = r.stdout.splitlines()
+    rerun = shlex.split(lines[lines.index("re-run only these (complete jobs are skipped):") + 1])
+    assert rerun[:3] == ["outreach-sim", "-m", f"--config-dir={conf}"]
+    r = subprocess.run([sys.executable, "-m", "sim", *rerun[1:]], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.stdout.count("skipped (already complete)") == 1, r.stdout + r.stderr
+    assert "sweep finished: 1 complete, 1 failed" in r.stdout
+    r = sweep(["--config-dir", str(conf), *task, f"population.cache_dir={tmp_path / 'b'}", "progress=false",
+               "hydra/launcher=basic", f"hydra.sweep.dir={d}"], env, tmp_path)
+    assert r.stdout.count("skipped (already complete)") == 1, r.stdout + r.stderr
+    assert sorted(p.name for p in d.iterdir() if p.is_dir()) == folders
 
 
 @pytest.mark.slow

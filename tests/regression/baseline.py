@@ -41,7 +41,7 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 def compute(cache_dir: str | None = None) -> dict:
     """The baseline's numbers: {"<scenario>/seed<k>": {key: value}}."""
-    from sim.cli import compose_run_config
+    from sim.compose import compose_run_config
     from sim.metrics import summary
     from sim.model import OutreachModel
     from sim.province import build_province

@@ -1,0 +1,272 @@
+"""Composing a run's config: the one path from ``key=value`` overrides to a :class:`~sim.config.RunConfig`.
+
+This module owns:
+
+* :data:`CONF_DIR`, the Hydra config folder shipped inside the package (so an installed wheel
+  finds it from any folder), and the dataclass schemas registered in Hydra's ConfigStore
+  (:func:`register_schemas`);
+* :func:`compose_run_config` (one job) and :func:`compose_jobs` (every job of a sweep command
+  line such as ``seed=1,2,3``): Hydra composition exactly as ``outreach-sim`` does it, with an
+  optional extra config folder (``--config-dir``) searched after the package's own; every
+  error becomes one :class:`~sim.errors.UserError` line naming the key and what is allowed.
+  ``outreach-sim``'s pre-check, ``outreach-sim-validate``/``-calibrate``/``-marginal``,
+  ``python -m sim.province``, the benchmark and the regression baseline all compose here;
+* :func:`with_overrides`: replace values of a RunConfig that is already composed, without
+  Hydra (calibration and marginal values change a few parameters for many runs);
+* :data:`NEUTRAL_KEYS`: the keys that do not affect results.
+
+Hydra and the config schemas are imported inside the functions, so importing this module is
+cheap (``sim.results`` and ``sim.province`` use :func:`without_neutral`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.errors import ConfigError, UserError
+
+if TYPE_CHECKING:
+    from sim.config import RunConfig
+
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+"""The config folder, shipped inside the package (so an installed wheel finds it anywhere)."""
+CONFIG_NAME = "config"
+"""The primary config: ``conf/config.yaml``."""
+
+NEUTRAL_KEYS = ("progress", "population.cache_dir", "population.use_cache", "scenario.description",
+                "scenario.description_zh", "hydra.launcher.n_jobs")
+"""Override keys that do not affect results: the progress display, where the province is
+cached (and whether), and how many jobs run at once. They are left out of the config hash
+(:func:`sim.results.config_hash`, so a sweep re-run with other values of them still skips its
+complete jobs), of the province's cache key (:func:`sim.province.cache_key`), of a sweep job's
+folder name (``hydra.job.config.override_dirname.exclude_keys`` in ``conf/config.yaml``, which
+a test keeps equal to this tuple) and of the grouping of ``outreach-sim-compare``. Keys of the
+run config are dotted paths (``population.cache_dir``); ``hydra.*`` keys exist only in Hydra's
+config."""
+
+
+def run_neutral_keys() -> tuple[str, ...]:
+    """The :data:`NEUTRAL_KEYS` that are fields of the run config (not ``hydra.*``)."""
+    return tuple(k for k in NEUTRAL_KEYS if not k.startswith("hydra."))
+
+
+def without_neutral(d: Mapping[str, Any]) -> dict:
+    """A copy of a run config as a nested dict without the :data:`NEUTRAL_KEYS`."""
+    out = dict(d)
+    for key in run_neutral_keys():
+        *parents, leaf = key.split(".")
+        node = out
+        for p in parents:
+            if not isinstance(node.get(p), Mapping):
+                break
+            node[p] = dict(node[p])
+            node = node[p]
+        else:
+            node.pop(leaf, None)
+    return out
+
+
+def group_schemas() -> dict[str, type]:
+    """Config group -> its dataclass schema (registered as ``base_<group>``)."""
+    from sim import config as C
+
+    return {"population": C.PopulationConfig, "network": C.NetworkConfig, "funding": C.FundingConfig,
+            "staffing": C.StaffingConfig, "activities": C.ActivitiesConfig, "diffusion": C.DiffusionConfig}
+
+
+def register_schemas() -> None:
+    """Register the dataclass schemas in Hydra's ConfigStore (``base_config``, ``base_<group>``).
+
+    Idempotent: storing the same node again replaces it.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    from sim.config import RunConfig
+
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=RunConfig)
+    for group, schema in group_schemas().items():
+        cs.store(group=group, name=f"base_{group}", node=schema)
+
+
+def to_run_config(cfg) -> RunConfig:
+    """Hydra config -> RunConfig (range checks run in the dataclasses' ``__post_init__``)."""
+    from omegaconf import OmegaConf
+
+    from sim.config import RunConfig
+
+    cfg = OmegaConf.masked_copy(cfg, [f.name for f in dataclasses.fields(RunConfig)]) \
+        if "hydra" in cfg else cfg
+    obj = OmegaConf.to_object(cfg)
+    if not isinstance(obj, RunConfig):  # composed without the schema (should not happen)
+        raise UserError("the config does not match the RunConfig schema")
+    return obj
+
+
+def config_dir_override(config_dir: str | os.PathLike) -> str:
+    """The ``hydra.searchpath`` override that adds ``config_dir`` after the package's folder.
+
+    This is where Hydra's own ``--config-dir`` puts it (before the structured schemas), so a
+    user's ``scenario/mine.yaml`` is found and the package's configs keep their names.
+
+    Raises:
+        UserError: when the folder does not exist.
+    """
+    path = Path(config_dir).expanduser().absolute()
+    if not path.is_dir():
+        raise UserError(f"--config-dir: additional config directory '{path}' not found")
+    quoted = str(path).replace("\\", "\\\\").replace("'", "\\'")
+    return f"hydra.searchpath=['file://{quoted}']"
+
+
+def compose_jobs(overrides: Iterable[str], config_dir: str | os.PathLike | None = None) -> list[RunConfig]:
+    """The RunConfig of every job a command line asks for (sweep syntax ``seed=1,2`` expanded).
+
+    Args:
+        overrides: Hydra overrides (``key=value``, ``group=option``, ``+key=value``; a
+            comma list or ``range(...)`` makes one job per value, as ``outreach-sim -m``).
+        config_dir: An extra config folder searched after the package's ``conf/``
+            (``outreach-sim --config-dir DIR``); relative to the working folder.
+
+    Raises:
+        UserError: the first composition or validation error, as one line.
+    """
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+        jobs = [list(job) for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    except Exception as ex:  # noqa: BLE001 - every parse error becomes one line
+        raise UserError(error_line(ex)) from None
+    return _compose(jobs, config_dir)
+
+
+def compose_run_config(overrides: Iterable[str] = (), config_dir: str | os.PathLike | None = None) -> RunConfig:
+    """The RunConfig of ``conf/config.yaml`` with ``overrides``: one job, as ``outreach-sim`` composes it.
+
+    Args:
+        overrides: Hydra overrides, e.g. ``["scenario=budget_plus_20", "population.scale=0.05"]``.
+        config_dir: An extra config folder searched after the package's ``conf/``.
+
+    Raises:
+        UserError: a composition or validation error, as one line.
+    """
+    return _compose([list(overrides)], config_dir)[0]
+
+
+def _compose(jobs: list[list[str]], config_dir: str | os.PathLike | None) -> list[RunConfig]:
+    from hydra import compose, initialize_config_dir
+
+    register_schemas()
+    try:
+        extra = [config_dir_override(config_dir)] if config_dir is not None else []
+        if extra and any(o.lstrip("+~").startswith("hydra.searchpath") for job in jobs for o in job):
+            raise UserError("give either an extra config dir or hydra.searchpath, not both")
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+            return [to_run_config(compose(config_name=CONFIG_NAME, overrides=[*job, *extra])) for job in jobs]
+    except UserError:
+        raise
+    except Exception as ex:  # noqa: BLE001 - composition errors become one line
+        raise UserError(error_line(ex)) from None
+
+
+def with_overrides(cfg: RunConfig, values: Mapping[str, Any]) -> RunConfig:
+    """A copy of ``cfg`` with values replaced by key, validated again; no Hydra, no files.
+
+    Args:
+        cfg: A run config.
+        values: ``group.key`` (``activities.youth_per_lecture``) or top-level key (``seed``)
+            -> new value. A number is converted to the field's declared type (``int``,
+            ``float`` or ``bool``), as composition would.
+
+    Raises:
+        ConfigError: a key that is not a parameter of the run config, a fractional value for
+            a whole-number field, or a value out of range.
+    """
+    top: dict[str, Any] = {}
+    groups: dict[str, dict] = {}
+    top_fields = {f.name: f for f in dataclasses.fields(cfg)}
+    for key, v in values.items():
+        group, dot, name = key.partition(".")
+        if not dot:
+            if key not in top_fields or dataclasses.is_dataclass(getattr(cfg, key)):
+                raise ConfigError(key, v, f"no such parameter; top-level parameters are {_values(cfg)}")
+            top[key] = _as_field_type(key, top_fields[key], v)
+            continue
+        sub = getattr(cfg, group) if group in top_fields else None
+        fields = {f.name: f for f in dataclasses.fields(sub)} if dataclasses.is_dataclass(sub) else {}
+        if name not in fields:
+            allowed = f"{group} keys are {sorted(fields)}" if fields else f"groups are {_groups(cfg)}"
+            raise ConfigError(key, v, f"no such parameter; {allowed}")
+        groups.setdefault(group, {})[name] = _as_field_type(key, fields[name], v)
+    return dataclasses.replace(cfg, **top,
+                               **{g: dataclasses.replace(getattr(cfg, g), **kv) for g, kv in groups.items()})
+
+
+def _values(cfg) -> list[str]:
+    return sorted(f.name for f in dataclasses.fields(cfg) if not dataclasses.is_dataclass(getattr(cfg, f.name)))
+
+
+def _groups(cfg) -> list[str]:
+    return sorted(f.name for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name)))
+
+
+def _as_field_type(key: str, field: dataclasses.Field, value: Any) -> Any:
+    """A number as the field's declared type (``float`` stays a float even if its default is ``3``)."""
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    if not isinstance(value, numbers.Real) or kind not in ("int", "float", "bool"):
+        return value
+    if kind == "int" and not float(value).is_integer():
+        raise ConfigError(key, value, "must be a whole number")
+    return {"int": int, "float": float, "bool": bool}[kind](value)
+
+
+def error_line(ex: BaseException) -> str:
+    """One line for a composition or validation error."""
+    from hydra.errors import OverrideParseException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+    from sim.config import RunConfig
+
+    if isinstance(ex, UserError):
+        return str(ex)
+    if isinstance(ex, OverrideParseException):
+        lines = [ln.strip() for ln in str(ex.message).splitlines()]
+        detail = f" ({lines[1]})" if len(lines) > 1 and lines[0].startswith("Error parsing") else ""
+        return f"override {ex.override!r} does not parse{detail}: write key=value, group=option or key=a,b,c"
+    if isinstance(ex, OmegaConfBaseException):
+        key = getattr(ex, "full_key", None) or ""
+        msg = str(getattr(ex, "msg", "") or ex).splitlines()[0]
+        group, _, name = key.partition(".")
+        unknown = isinstance(ex, ConfigKeyError | ConfigAttributeError)
+        schemas = group_schemas()
+        if unknown and group in schemas and name:
+            allowed = sorted(f.name for f in dataclasses.fields(schemas[group]))
+            return f"{key}: no such key; {group} keys are {allowed}"
+        if unknown and not name:
+            allowed = sorted(f.name for f in dataclasses.fields(RunConfig))
+            return f"{key}: no such key; top-level keys are {allowed}"
+        return f"{key}: {msg}" if key else msg
+    cause = ex.__cause__
+    while cause is not None:
+        if isinstance(cause, OmegaConfBaseException | UserError):
+            return error_line(cause)
+        cause = cause.__cause__
+    lines = [ln.strip() for ln in str(ex).splitlines() if ln.strip()]
+    if lines and "Could not find" in lines[0]:
+        missing = lines[0].split("Could not find", 1)[1].strip(" '")
+        group, _, option = missing.partition("/")
+        options = []
+        for ln in lines[1:]:
+            if ln.startswith("Config search path"):
+                break
+            if not ln.startswith(("Available", "base_")):
+                options.append(ln)
+        return f"{group}={option!r} is not allowed: must be one of {options}"
+    return "; ".join(lines[:3])

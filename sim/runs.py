@@ -1,0 +1,218 @@
+"""Reading finished runs back: a run folder's files (as :mod:`sim.results` writes them), the run
+folders of a sweep with their overrides, and the runs table. Needs only json, pathlib, pyyaml and
+pandas: never the engine (mesa, scipy, :mod:`sim.model`, :mod:`sim.metrics`, the province), so
+``outreach-sim-compare`` and ``outreach-sim-report`` start quickly.
+
+A run folder holds ``summary.json`` (written last: its presence means the run is complete),
+``config.json``, ``monthly.parquet``, ``counties.parquet``, ``county_months.parquet`` (their
+columns are listed in :mod:`sim.results`) and, for a Hydra job, ``.hydra/overrides.yaml``; a job
+that failed holds ``failed.json`` instead of a summary.
+
+The runs table (:func:`runs_table`): one row per complete run: ``run_dir``, ``scenario``,
+``seed``, ``scale``, ``months``, ``config_hash``, ``package_version``, ``git_commit``, ``group``,
+``param.<key>`` for each swept override, the flattened indicators (``coverage.<name>``,
+``coverage_counts.<name>.reached``, ``reported.<name>``, ``spend_yuan.<channel>``,
+``cost.by_pot.<pot>``, ``cost.by_use.<use>``, ``cost.total_yuan``, ``execution_rate``,
+``cost_per_family_reached_yuan``, ``families_reached``, ``equity.<indicator>.<statistic>``,
+``binding.money``, ``binding.hands``, ``hands.<role>.used_share``, ``volunteers.end``) and the
+summary's provenance labels as text (``provenance.coverage.<name>``,
+``provenance.reported.<name>``, ``provenance.execution_rate``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim.compose import NEUTRAL_KEYS
+from sim.errors import UserError
+
+SUMMARY_FILE = "summary.json"
+CONFIG_FILE = "config.json"
+FAILED_FILE = "failed.json"
+"""Written into a job's folder when the job fails (the error and its traceback)."""
+OVERRIDES_FILE = ".hydra/overrides.yaml"
+
+IGNORED_OVERRIDES = ("seed", "hydra", *NEUTRAL_KEYS)
+"""Overrides that do not make a group of runs (the seed pairs runs; the others change no result)."""
+INDICATOR_PREFIXES = ("coverage.", "coverage_counts.", "reported.", "spend_yuan.", "cost.", "equity.",
+                      "binding.money", "binding.hands", "hands.", "volunteers.end", "execution_rate",
+                      "cost_per_family_reached_yuan", "families_reached")
+"""Flattened summary keys of the runs table (``hands.`` only ``used_share``, ``coverage_counts.`` only
+``reached``)."""
+PROVENANCE_PREFIX = "provenance."
+META = ("scenario", "seed", "scale", "package_version", "git_commit", "group", "config_hash")
+"""Columns of the runs table that :func:`run_tables` copies onto each run's rows."""
+
+
+# --------------------------------------------------------------------------- one run folder
+def flatten(d: dict, prefix: str = "") -> dict:
+    """Nested dict -> {"a.b.c": value}."""
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict):
+            out.update(flatten(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+def read_summary(run_dir: Path) -> dict | None:
+    """The summary of a complete run, or None when the run is missing or incomplete."""
+    try:
+        return json.loads((Path(run_dir) / SUMMARY_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def run_status(run_dir: Path) -> tuple[str, dict | None]:
+    """("complete", summary), ("failed", None) or ("incomplete", None) for a run folder."""
+    s = read_summary(run_dir)
+    if s is not None:
+        return "complete", s
+    return ("failed" if (Path(run_dir) / FAILED_FILE).exists() else "incomplete"), None
+
+
+def read_config(run_dir: Path) -> dict | None:
+    """The resolved config of a run (``config.json``), or None when it is missing or unreadable."""
+    try:
+        return json.loads((Path(run_dir) / CONFIG_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def read_table(run_dir: Path, name: str) -> pd.DataFrame | None:
+    """``<name>.parquet`` of a run (``monthly``, ``counties``, ``county_months``), or None when absent."""
+    p = Path(run_dir) / f"{name}.parquet"
+    return pd.read_parquet(p) if p.is_file() else None
+
+
+def read_overrides(run_dir: Path) -> dict[str, str]:
+    """The swept values of a Hydra job (``.hydra/overrides.yaml``), without the scenario and the
+    :data:`IGNORED_OVERRIDES`; empty for a run without it."""
+    try:
+        items = yaml.safe_load((Path(run_dir) / OVERRIDES_FILE).read_text()) or []
+    except (OSError, yaml.YAMLError):
+        return {}
+    out = {}
+    for item in items:
+        key, _, value = str(item).lstrip("+~").partition("=")
+        if key != "scenario" and not key.startswith(IGNORED_OVERRIDES):
+            out[key] = value
+    return out
+
+
+# --------------------------------------------------------------------------- many run folders
+def find_runs(dirs: Iterable[str | Path]) -> Iterator[Path]:
+    """Run folders (holding ``.hydra/`` or a summary) under each directory, sorted.
+
+    Raises:
+        UserError: a directory does not exist.
+    """
+    for d in dirs:
+        d = Path(d)
+        if not d.exists():
+            raise UserError(f"{d} does not exist (give a run or sweep folder)")
+        seen = set()
+        for marker in sorted(d.rglob("overrides.yaml")):
+            if marker.parent.name == ".hydra":
+                seen.add(marker.parent.parent)
+        for s in sorted(d.rglob(SUMMARY_FILE)):
+            seen.add(s.parent)
+        yield from sorted(seen)
+
+
+def is_indicator(key: str) -> bool:
+    """Whether a flattened summary key is a column of the runs table (:data:`INDICATOR_PREFIXES`)."""
+    if not key.startswith(INDICATOR_PREFIXES):
+        return False
+    if key.startswith("hands."):
+        return key.endswith(".used_share")
+    if key.startswith("coverage_counts."):
+        return key.endswith(".reached")
+    return True
+
+
+def indicator_columns(df: pd.DataFrame) -> list[str]:
+    """The indicator columns of a runs table, in its order."""
+    return [c for c in df.columns if is_indicator(c)]
+
+
+def provenance_key(indicator: str) -> str:
+    """The summary's provenance key of an indicator (``coverage_counts.x.reached`` -> ``coverage.x``)."""
+    if indicator.startswith("coverage_counts."):
+        return "coverage." + indicator.split(".")[1]
+    if indicator.startswith("cost.by_use."):
+        return "cost.by_use"
+    if indicator.startswith(("binding.", "hands.", "equity.", "spend_yuan.")):
+        return indicator.split(".")[0]
+    return indicator
+
+
+def indicator_name(name: str) -> str:
+    """``coverage.x`` (runs table) / ``coverage_x`` (``counties.parquet``) / ``x`` -> ``x``
+    (``coverage_counts.*`` is kept whole)."""
+    if name.startswith("coverage_counts."):
+        return name
+    for p in ("coverage.", "coverage_"):
+        if name.startswith(p):
+            return name[len(p):]
+    return name
+
+
+def runs_table(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[Path], list[Path]]:
+    """(runs table, incomplete run folders, failed run folders), reading one summary at a time;
+    the columns are listed in the module docstring."""
+    rows, missing, failed = [], [], []
+    for run in find_runs(dirs):
+        status, s = run_status(run)
+        if s is None:
+            (failed if status == "failed" else missing).append(run)
+            continue
+        params = read_overrides(run)
+        row = {"run_dir": str(run), "scenario": s.get("scenario"), "seed": s.get("seed"),
+               "scale": s.get("scale"), "months": s.get("months"), "config_hash": s.get("config_hash"),
+               "package_version": s.get("package_version"), "git_commit": s.get("git_commit")}
+        row.update({f"param.{k}": v for k, v in sorted(params.items())})
+        flat = flatten(s)
+        row.update({k: v for k, v in flat.items() if is_indicator(k)
+                    and isinstance(v, int | float) and not isinstance(v, bool)})
+        row.update({k: v for k, v in flat.items() if k.startswith(PROVENANCE_PREFIX) and isinstance(v, str)})
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if len(df):
+        pcols = sorted(c for c in df.columns if c.startswith("param."))
+        df["group"] = [_group_name(r, pcols) for _, r in df.iterrows()]
+    return df, missing, failed
+
+
+def _group_name(row: pd.Series, pcols: list[str]) -> str:
+    parts = [f"scenario={row['scenario']}"]
+    parts += [f"{c[len('param.'):]}={row[c]}" for c in pcols if pd.notna(row[c])]
+    return ",".join(parts)
+
+
+def run_tables(runs: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``<name>.parquet`` of every run in ``runs`` (rows of a runs table), stacked, with the run's
+    :data:`META` columns.
+
+    Raises:
+        UserError: none of the runs has the table.
+    """
+    frames = []
+    for _, r in runs.iterrows():
+        d = read_table(r["run_dir"], name)
+        if d is None:
+            continue
+        for c in META:
+            if c in runs.columns:
+                d[c] = r[c]
+        frames.append(d)
+    if not frames:
+        raise UserError(f"no {name}.parquet in the runs of {', '.join(sorted(set(runs['group'])))}")
+    return pd.concat(frames, ignore_index=True)
