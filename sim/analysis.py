@@ -54,18 +54,28 @@ def baseline_mask(runs: pd.DataFrame, baseline: str, *, strict: bool = False) ->
     """Rows of the runs table that belong to the baseline (all False when a key is no column).
 
     Raises:
-        UserError: with ``strict``, when no run has one of the baseline's keys.
+        UserError: with ``strict``, when no run has one of the baseline's keys or no run matches.
     """
     mask = np.ones(len(runs), dtype=bool)
     for key, value in parse_baseline(baseline):
         col = _column(key)
         if col not in runs.columns:
             if strict:
-                raise UserError(f"--baseline {baseline!r}: no run has {key!r} "
-                                f"(groups: {sorted(runs['group'].unique())})")
+                raise UserError(f"--baseline {baseline}: no run has {key!r} "
+                                f"(groups: {'; '.join(sorted(runs['group'].unique()))})")
             return np.zeros(len(runs), dtype=bool)
         mask &= runs[col].astype(str).to_numpy() == value
-    return mask
+    if strict and not mask.any():
+        raise UserError(f"--baseline {baseline}: no run matches it "
+                        f"(groups: {'; '.join(sorted(runs['group'].unique()))})")
+    exact = mask & (_defined_items(runs) == len(parse_baseline(baseline)))
+    return exact if exact.any() else mask  # a group named exactly so is the only baseline
+
+
+def _defined_items(runs: pd.DataFrame) -> np.ndarray:
+    """Per run, how many of scenario and the ``param.*`` columns have a value."""
+    cols = ["scenario"] + [c for c in runs.columns if c.startswith("param.")]
+    return runs[cols].notna().sum(axis=1).to_numpy()
 
 
 def resolve_baseline(runs: pd.DataFrame, arg: str | None) -> str:
@@ -80,7 +90,8 @@ def resolve_baseline(runs: pd.DataFrame, arg: str | None) -> str:
         return "scenario=" + ("baseline_2021" if "baseline_2021" in scen else scen[0])
     spec = arg if "=" in arg else f"scenario={arg}"
     if not baseline_mask(runs, spec).any():
-        raise UserError(f"--baseline {arg}: no complete run matches it (scenarios: {', '.join(scen)})")
+        raise UserError(f"--baseline {arg}: no complete run matches it (scenarios: {', '.join(scen)}; "
+                        f"groups: {'; '.join(sorted(runs['group'].unique()))})")
     return spec
 
 
@@ -224,8 +235,9 @@ def incremental_costs(runs: pd.DataFrame, baseline: str, reached: str = "familie
     a ``note`` when the reach difference's 90 % interval includes 0), with the 5-95 % range of
     the seeds' own ratios (``ratio_p5``, ``ratio_p95``; NaN where the ratio is undefined)."""
     p = paired_runs(runs, baseline)
-    if p.empty:
-        return pd.DataFrame()
+    if p.empty:  # no pairs: no rows, but the columns
+        return pd.DataFrame(columns=["group", "n_pairs", "d_cost", "d_families", "ratio", "note",
+                                     "ratio_p5", "ratio_p95"])
     cost = cost_column(runs)
     p["d_cost"] = p[cost] - p[cost + "_base"]
     p["d_families"] = p[reached] - p[reached + "_base"]

@@ -9,6 +9,15 @@ from the baseline group by seed (common random numbers make these differences re
 not noise) with its mean and 90 % interval. It prints a readable table and says how many runs
 it read, which were incomplete and which failed.
 
+Bad input is answered in one line on stderr with exit status 2, before anything is written: a
+``--baseline`` that matches no run (the line lists the groups), an ``--out`` that is a file or
+cannot be made or written. A group named exactly as ``--baseline`` is the only baseline (a
+baseline spec naming only some keys, e.g. the scenario in a funding sweep, marks every group
+with those values). Runs of different ``package_version``/``git_commit`` are never pooled: a
+one-line warning, and ``version=<version>@<commit>`` becomes part of each group (runs pair only
+with baseline runs of the same version). A ``summary.json`` that is not a JSON object counts as
+incomplete.
+
 The comparison (:func:`compare`), from the runs table of :func:`sim.runs.runs_table`: one row per
 group and indicator: ``group``, ``scenario``, ``indicator``, ``provenance`` (``input`` /
 ``calibrated`` / ``predicted`` as the runs' summaries say, MODEL.md section 7; empty where they
@@ -22,6 +31,7 @@ pairing of :func:`sim.analysis.partners`), and on the rows of ``coverage.<ind>``
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,7 +41,7 @@ import pandas as pd
 
 from sim.analysis import COST, UNDEFINED, baseline_mask, cost_per_additional_family, partners
 from sim.errors import UserError
-from sim.runs import PROVENANCE_PREFIX, indicator_columns, provenance_key, runs_table
+from sim.runs import PROVENANCE_PREFIX, indicator_columns, provenance_key, runs_table, version_note
 
 
 def reach_column(indicator: str) -> str | None:
@@ -109,7 +119,8 @@ def format_compare(cmp: pd.DataFrame, indicators: Iterable[str] | None = None) -
     if cmp.empty:
         return "no complete runs"
     indicators = list(indicators or [c for c in cmp["indicator"].unique() if c.startswith("coverage.")])
-    lines = [f"{'group':<44}{'indicator':<34}{'provenance':<12}{'n':>4}{'median':>10}{'5-95 %':>18}"
+    w = max(44, int(cmp["group"].astype(str).str.len().max()) + 2)
+    lines = [f"{'group':<{w}}{'indicator':<34}{'provenance':<12}{'n':>4}{'median':>10}{'5-95 %':>18}"
              f"{'paired diff (90 %)':>32}{'yuan/add. family':>18}"]
     for _, r in cmp[cmp["indicator"].isin(indicators)].iterrows():
         rng = f"{r['p5']:.3f}-{r['p95']:.3f}"
@@ -122,11 +133,27 @@ def format_compare(cmp: pd.DataFrame, indicators: Iterable[str] | None = None) -
             cost = f"{cpf:,.0f}" + ("*" if r.get("cost_per_additional_family_note") else "")
         else:
             cost = "undefined" if r.get("cost_per_additional_family_note") == UNDEFINED else "-"
-        lines.append(f"{r['group'][:43]:<44}{r['indicator'][:33]:<34}{str(r.get('provenance', ''))[:11]:<12}"
+        lines.append(f"{r['group']:<{w}}{r['indicator']:<34}{str(r.get('provenance', ''))[:11]:<12}"
                      f"{r['n']:>4}{r['median']:>10.3f}{rng:>18}{diff:>32}{cost:>18}")
     lines.append("yuan/add. family: paired mean Δ total cost / paired mean Δ families reached; undefined when "
                  "the reach difference's 90 % interval includes 0; * see cost_per_additional_family_note")
     return "\n".join(lines)
+
+
+def check_out_dir(out: Path) -> None:
+    """Make the output folder ``out`` or say in one line why it cannot be written.
+
+    Raises:
+        UserError: ``out`` is a file, or cannot be made or written.
+    """
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot make the folder ({e.strerror or e})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out}: the folder is not writable")
 
 
 def write_atomic_table(df: pd.DataFrame, out_dir: Path) -> None:
@@ -148,10 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         if df.empty:
             raise UserError(f"no complete runs under {', '.join(args.dirs)}")
         cmp = compare(df, args.baseline)
+        out = Path(args.out or args.dirs[0])
+        check_out_dir(out)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    out = Path(args.out or args.dirs[0])
+    note = version_note(df)
+    if note:
+        print(note, file=sys.stderr)
     write_atomic_table(cmp, out)
     print(format_compare(cmp))
     print(f"\nread {len(df)} complete runs in {df['group'].nunique()} groups; "

@@ -22,8 +22,10 @@ cheap (``sim.results`` and ``sim.province`` use :func:`without_neutral`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,6 +126,128 @@ def config_dir_override(config_dir: str | os.PathLike) -> str:
     return f"hydra.searchpath=['file://{quoted}']"
 
 
+HYDRA_OVERRIDES = ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir", "hydra.job.chdir",
+                   "hydra.launcher.*", "hydra/launcher")
+"""The ``hydra`` overrides a command line may give (``hydra.launcher.*`` except ``_target_`` and
+``setup``). Everything else under ``hydra`` (``hydra.callbacks``, ``hydra.job.env_set``, other
+``hydra/...`` groups, ``hydra.searchpath``) and any ``_target_`` key or value is refused: those
+import code or change the process environment."""
+
+_TARGET_VALUE = re.compile(r"\b_target_\s*:")
+
+
+def check_override_keys(overrides: Iterable[str]) -> None:
+    """Refuse overrides outside :data:`HYDRA_OVERRIDES` and any ``_target_`` (see there).
+
+    Raises:
+        UserError: naming the override and what is allowed.
+    """
+    for o in overrides:
+        key, _, value = o.partition("=")
+        key = key.strip().lstrip("+~").strip()
+        parts = re.split(r"[./@]", key)
+        if "_target_" in parts or _TARGET_VALUE.search(value):
+            raise UserError(f"{key}: _target_ may not be set (it names code to import); "
+                            "overrides may set config values only")
+        if parts[0] != "hydra":
+            continue
+        if key == "hydra.searchpath":
+            raise UserError("hydra.searchpath may not be overridden: use --config-dir DIR to add a config folder")
+        launcher = key.startswith("hydra.launcher.") and parts[2] != "setup"
+        if key not in HYDRA_OVERRIDES and not launcher:
+            raise UserError(f"{key} may not be overridden: the hydra settings allowed are {list(HYDRA_OVERRIDES)} "
+                            "(hydra.launcher.* except _target_ and setup)")
+
+
+def check_added_keys(overrides: Iterable[str]) -> None:
+    """Refuse ``+key=value``/``++key=value`` where ``key`` is not a field of the run config.
+
+    Hydra adds such keys silently and the schema then drops them; a typo would change nothing.
+
+    Raises:
+        UserError: naming the key and the keys allowed there.
+    """
+    from sim.config import RunConfig
+
+    defaults = RunConfig()
+    top = {f.name for f in dataclasses.fields(RunConfig)}
+    for o in overrides:
+        if not o.startswith("+"):
+            continue
+        key = o.lstrip("+").partition("=")[0].strip()
+        if key.startswith(("hydra.", "hydra/")) or "@" in key or "/" in key:
+            continue
+        group, dot, name = key.partition(".")
+        if group not in top:
+            raise UserError(f"{key}: no such key; top-level keys are {sorted(top)}")
+        sub = getattr(defaults, group)
+        if dot and dataclasses.is_dataclass(sub):
+            allowed = sorted(f.name for f in dataclasses.fields(sub))
+            if name.partition(".")[0] not in allowed:
+                raise UserError(f"{key}: no such key; {group} keys are {allowed}")
+
+
+def check_config_files(folder: str | os.PathLike, *, groups_only: bool = False) -> None:
+    """Refuse config files that could run code or change Hydra: the rule for ``--config-dir`` and ``conf/``.
+
+    A scenario or group file may not hold a ``_target_`` key (anywhere), a top-level ``hydra``
+    key, a ``# @package`` header naming ``hydra`` or a defaults entry naming ``hydra``; a folder
+    ``hydra/`` is refused. ``groups_only`` skips the files at the top of ``folder`` (the
+    package's primary configs, which own the ``hydra`` settings).
+
+    Raises:
+        UserError: naming the file and what is not allowed.
+    """
+    import yaml
+
+    root = Path(folder)
+    for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
+        rel = path.relative_to(root)
+        if groups_only and len(rel.parts) == 1:
+            continue
+        where = f"config file {path}"
+        if rel.parts[0] == "hydra":
+            raise UserError(f"{where}: config files may not configure hydra (a 'hydra/' folder); "
+                            "only run parameters are allowed")
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as ex:
+            first = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+            raise UserError(f"{where}: cannot be read as YAML ({first})") from None
+        for line in text.splitlines():
+            if line.lstrip().startswith("#") and "@package" in line and "hydra" in line:
+                raise UserError(f"{where}: '# @package' may not name hydra; only run parameters are allowed")
+        if isinstance(data, Mapping):
+            if "hydra" in data:
+                raise UserError(f"{where}: a 'hydra:' block is not allowed; only run parameters are allowed")
+            for entry in data.get("defaults") or []:
+                if "hydra" in str(entry):
+                    raise UserError(f"{where}: defaults entry {entry!r} may not name hydra")
+        bad = _target_path(data)
+        if bad is not None:
+            raise UserError(f"{where}: '{bad}' is not allowed: _target_ names code to import; "
+                            "only run parameters are allowed")
+
+
+def _target_path(node, prefix: str = "") -> str | None:
+    """The dotted path of the first ``_target_`` key in a loaded YAML document, or None."""
+    items = node.items() if isinstance(node, Mapping) else enumerate(node) if isinstance(node, list) else ()
+    for k, v in items:
+        path = f"{prefix}.{k}" if prefix else str(k)
+        if k == "_target_":
+            return path
+        found = _target_path(v, path)
+        if found is not None:
+            return found
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _check_package_files(folder: str) -> None:
+    check_config_files(folder, groups_only=True)
+
+
 def compose_jobs(overrides: Iterable[str], config_dir: str | os.PathLike | None = None) -> list[RunConfig]:
     """The RunConfig of every job a command line asks for (sweep syntax ``seed=1,2`` expanded).
 
@@ -164,8 +288,13 @@ def _compose(jobs: list[list[str]], config_dir: str | os.PathLike | None) -> lis
     from hydra import compose, initialize_config_dir
 
     register_schemas()
+    _check_package_files(str(CONF_DIR))
+    for job in jobs:
+        check_added_keys(job)
     try:
         extra = [config_dir_override(config_dir)] if config_dir is not None else []
+        if config_dir is not None:
+            check_config_files(config_dir)
         if extra and any(o.lstrip("+~").startswith("hydra.searchpath") for job in jobs for o in job):
             raise UserError("give either an extra config dir or hydra.searchpath, not both")
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
@@ -227,6 +356,28 @@ def _as_field_type(key: str, field: dataclasses.Field, value: Any) -> Any:
     return {"int": int, "float": float, "bool": bool}[kind](value)
 
 
+def _conversion_line(key: str, value, msg: str) -> str:
+    """``months=12.5``: the value, the type the field wants and its range (found by probing the schema)."""
+    from sim.config import RunConfig
+
+    kind = msg.rsplit(" ", 1)[-1].lower()
+    kind = {"integer": "a whole number", "float": "a number", "boolean": "true or false"}.get(kind, kind)
+    group, dot, name = key.partition(".")
+    allowed = kind
+    try:
+        target = getattr(RunConfig(), group) if dot else RunConfig()
+        field = name if dot else group
+        for probe in (-10**30, 10**30):
+            try:
+                dataclasses.replace(target, **{field: probe})
+            except ConfigError as bad:
+                allowed = f"{kind} {bad.allowed.removeprefix('must be ')}"
+                break
+    except (AttributeError, TypeError, ValueError):
+        pass
+    return f"{key}={value!r} is not allowed: must be {allowed}"
+
+
 def error_line(ex: BaseException) -> str:
     """One line for a composition or validation error."""
     from hydra.errors import OverrideParseException
@@ -252,6 +403,8 @@ def error_line(ex: BaseException) -> str:
         if unknown and not name:
             allowed = sorted(f.name for f in dataclasses.fields(RunConfig))
             return f"{key}: no such key; top-level keys are {allowed}"
+        if key and "could not be converted to" in msg:
+            return _conversion_line(key, getattr(ex, "value", None), msg)
         return f"{key}: {msg}" if key else msg
     cause = ex.__cause__
     while cause is not None:

@@ -20,6 +20,11 @@ NETWORK_KINDS = ("geo", "well_mixed", "isolated")
 POLICIES = ("as_reported", "per_capita", "equal", "need_based", "performance")
 STIPEND_POTS = ("personnel", "association")
 TOPICS = ("policy", "health", "youth")
+FULL_SCALE_HOUSEHOLDS = 22_900_000
+"""Households of the embedded province (2020 census), about."""
+MIN_SCALE = 5e-5
+"""The smallest ``population.scale``: about 1,000 simulated families (scale x 22.9 million
+households); below it a run would simulate a handful of families or none."""
 
 
 def _nonneg(obj, *names: str, prefix: str) -> None:
@@ -61,6 +66,10 @@ class PopulationConfig:
         p = "population"
         check_range(f"{p}.seed", self.seed, 0, 2**63 - 1)
         check_range(f"{p}.scale", self.scale, 0, 1, low_open=True)
+        if self.scale < MIN_SCALE:
+            raise ConfigError(f"{p}.scale", self.scale,
+                              f"simulates about {self.scale * FULL_SCALE_HOUSEHOLDS:.3g} families; must be in "
+                              f"[{MIN_SCALE:g}, 1] (at least about 1,000 of the {FULL_SCALE_HOUSEHOLDS:,} households)")
         check_range(f"{p}.n_villages", self.n_villages, 1)
         check_range(f"{p}.avg_household_size", self.avg_household_size, 1, 10)
         _share(self, "urban_share", "family_household_share", "youth_share", "infant_share",
@@ -383,6 +392,12 @@ class ScenarioConfig:
     description: str = "2021 budgets, staff and volunteers as reported."
     description_zh: str = ""
     """The description in Chinese (for ``outreach-sim-report --lang zh``); changes no result."""
+
+    def __post_init__(self):
+        n = self.name
+        if not isinstance(n, str) or not n.strip() or any(c in n for c in "/\\\0") or ".." in n:
+            raise ConfigError("scenario.name", n, "must be a non-empty folder name without '/', '\\', '..' "
+                              "or NUL (it names the run's output folder)")
 
 
 @dataclass

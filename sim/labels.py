@@ -218,6 +218,9 @@ MEMO = {
     "col_indicator": ("indicator", "指标"), "col_value": ("value", "数值"),
     "m_multi": ("{label}: {ind} {d} pp {ci}; families reached {df} {dfci}; total cost {ds} M yuan {dsci}.",
                 "{label}：{ind} {d} 个百分点 {ci}；覆盖家庭 {df} {dfci}；总成本 {ds} 百万元 {dsci}。"),
+    "m_unpaired": ("{label}: no run shares a seed with the baseline, so there is no paired difference "
+                   "(run it with the baseline's seeds).",
+                   "{label}：没有与基线相同种子的运行，无法给出配对差异（请用基线的种子运行）。"),
     "m_sweep_hit": ("With {lvl} {staff}, mean {ind} reaches the {target:g} % target from funding ×{f} "
                     "({v:.1f} %).",
                     "{staff}为 {lvl} 时，经费 ×{f} 起{ind}均值达到 {target:g}% 目标（{v:.1f}%）。"),

@@ -229,7 +229,7 @@ def scenario_comparison(cmp: pd.DataFrame, *, indicators: Sequence[str] | None =
         labels = group_labels(c.drop_duplicates("group"))
         base_label = ", ".join(labels.get(g, g) for g in base_groups) or "baseline"
         n_pairs = sorted({int(x) for x in others["n_pairs"]})
-        n_text = str(n_pairs[0]) if len(n_pairs) == 1 else f"{n_pairs[0]}-{n_pairs[-1]}"
+        n_text = (str(n_pairs[0]) if len(n_pairs) == 1 else f"{n_pairs[0]}-{n_pairs[-1]}") if n_pairs else "0"
         fig = _figure(1.6 + 0.32 * len(inds) * max(1.0, len(groups) ** 0.5), lang)
         ax = fig.add_subplot()
         pos = np.arange(len(inds), dtype=float)
@@ -615,7 +615,7 @@ def cost_effectiveness(runs: pd.DataFrame, *, baseline: str = "scenario=baseline
                        label=text("figure.f8_base", lang, base=base_label, v=avg))
             ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
         ax.set_yticks(y, [labels.get(g, g) for g in ic["group"]] if len(ic) else [])
-        ax.set_ylim(len(ic) - 0.5, -0.5)
+        ax.set_ylim(max(len(ic), 1) - 0.5, -0.5)
         ax.set_xlabel(_wrap(text("figure.f8_x", lang), 80, lang))
         ax.grid(axis="x", color="0.92", linewidth=0.6)
         ax.set_axisbelow(True)

@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,18 +86,82 @@ def cache_key(pop: PopulationConfig, net: NetworkConfig) -> str:
     return h.hexdigest()[:20]
 
 
+TMP_MAX_AGE = 3600.0
+"""Seconds after which a leftover ``.tmp-*`` build folder in the cache is removed."""
+
+
+class BadCacheEntry(Exception):
+    """A cache entry that cannot be trusted (the message says what is wrong with it)."""
+
+
+def _checksum(arr: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(arr).view(np.uint8).reshape(-1).data) if arr.size else 0
+
+
+def _meta_check(meta: dict) -> str:
+    """A hash of the meta fields that decide what a load returns."""
+    fields = {k: meta.get(k) for k in ("key", "build_version", "weight", "files")}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _clean_stale_tmp(root: Path) -> None:
+    """Remove ``.tmp-*`` folders left by builds that died: older than an hour, or whose writer is gone."""
+    try:
+        entries = list(root.glob(".tmp-*"))
+    except OSError:
+        return
+    now = time.time()
+    for tmp in entries:
+        try:
+            if not tmp.is_dir():
+                continue
+            stale = now - tmp.stat().st_mtime > TMP_MAX_AGE
+            parts = tmp.name.split("-")
+            if not stale and len(parts) >= 3 and parts[1].isdigit():
+                stale = int(parts[1]) != os.getpid() and not _pid_alive(int(parts[1]))
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _quarantine(path: Path, reason: str) -> None:
+    """Move a bad entry aside (``<entry>.bad-<time>``) and say so in one line on stderr."""
+    bad = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+    try:
+        os.replace(path, bad)
+        where = f"moved to {bad.name}"
+    except OSError:  # another process moved it first, or the folder is read-only
+        where = "could not move it aside" if path.exists() else "already moved"
+    print(f"warning: bad province cache entry {path} ({reason}); {where}; rebuilding", file=sys.stderr)
+
+
 def _save(path: Path, villages: Villages, families: Families, network, meta: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=path.parent))
     try:
-        for f in dataclasses.fields(villages):
-            np.save(tmp / f"v_{f.name}.npy", getattr(villages, f.name))
-        for name, arr in families.arrays().items():
-            np.save(tmp / f"f_{name}.npy", arr)
+        arrays = {f"v_{f.name}": getattr(villages, f.name) for f in dataclasses.fields(villages)}
+        arrays |= {f"f_{name}": arr for name, arr in families.arrays().items()}
         if network is not None:
-            np.save(tmp / "n_indptr.npy", network.indptr)
-            np.save(tmp / "n_indices.npy", network.indices)
-        (tmp / "meta.json").write_text(json.dumps(meta | {"weight": families.weight}))
+            arrays |= {"n_indptr": network.indptr, "n_indices": network.indices}
+        files = {}
+        for name, arr in arrays.items():
+            arr = np.ascontiguousarray(arr)
+            np.save(tmp / f"{name}.npy", arr)
+            files[name] = {"shape": list(arr.shape), "dtype": arr.dtype.str, "crc32": _checksum(arr)}
+        meta = meta | {"weight": families.weight, "files": files}
+        meta["check"] = _meta_check(meta)
+        (tmp / "meta.json").write_text(json.dumps(meta))
         try:
             os.replace(tmp, path)
         except OSError:  # another process cached the same province first
@@ -106,17 +171,65 @@ def _save(path: Path, villages: Villages, families: Families, network, meta: dic
         raise
 
 
-def _load(path: Path):
-    meta = json.loads((path / "meta.json").read_text())
-    villages = Villages(**{f.name: np.load(path / f"v_{f.name}.npy") for f in dataclasses.fields(Villages)})
-    fam = {f.name: np.load(path / f"f_{f.name}.npy") for f in dataclasses.fields(Families) if f.name != "weight"}
-    families = Families(**fam, weight=meta["weight"])
-    network = None
-    if (path / "n_indptr.npy").exists():
-        indptr = np.load(path / "n_indptr.npy")
-        indices = np.load(path / "n_indices.npy")
-        network = sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr),
-                                shape=(villages.n, villages.n))
+def _load(path: Path, key: str):
+    """Load and verify an entry; raise :class:`BadCacheEntry` saying what is wrong with it."""
+    try:
+        text = (path / "meta.json").read_text()
+    except FileNotFoundError:
+        raise BadCacheEntry("meta.json is missing") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadCacheEntry(f"meta.json is unreadable: {e}") from None
+    try:
+        meta = json.loads(text)
+    except ValueError:
+        raise BadCacheEntry("meta.json is not valid JSON") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+        raise BadCacheEntry("meta.json lacks the file list (an old or foreign entry)")
+    if meta.get("key") != key:
+        raise BadCacheEntry(f"its key {meta.get('key')!r} is not {key!r}")
+    if meta.get("check") != _meta_check(meta):
+        raise BadCacheEntry("meta.json was changed (checksum mismatch)")
+    files = meta["files"]
+    expected = [f"v_{f.name}" for f in dataclasses.fields(Villages)]
+    expected += [f"f_{f.name}" for f in dataclasses.fields(Families) if f.name != "weight"]
+    if "n_indptr" in files or "n_indices" in files:
+        expected += ["n_indptr", "n_indices"]
+    if sorted(files) != sorted(expected):
+        raise BadCacheEntry("meta.json lists the wrong array files")
+    def read(name: str) -> np.ndarray:
+        try:
+            arr = np.load(path / f"{name}.npy", allow_pickle=False)
+        except FileNotFoundError:
+            raise BadCacheEntry(f"{name}.npy is missing") from None
+        except Exception as e:  # noqa: BLE001 - truncated or garbage .npy files raise many kinds
+            raise BadCacheEntry(f"{name}.npy is unreadable ({type(e).__name__})") from None
+        info = files[name]
+        if not isinstance(info, dict) or list(arr.shape) != info.get("shape") \
+                or arr.dtype.str != info.get("dtype"):
+            raise BadCacheEntry(f"{name}.npy has shape {arr.shape} {arr.dtype}, not {info}")
+        if _checksum(arr) != info.get("crc32"):
+            raise BadCacheEntry(f"{name}.npy checksum mismatch")
+        return arr
+
+    arrays = {name: read(name) for name in expected}
+    try:
+        villages = Villages(**{f.name: arrays[f"v_{f.name}"] for f in dataclasses.fields(Villages)})
+        fam = {f.name: arrays[f"f_{f.name}"] for f in dataclasses.fields(Families) if f.name != "weight"}
+        families = Families(**fam, weight=float(meta["weight"]))
+        n = villages.n
+        if any(len(getattr(villages, f.name)) != n for f in dataclasses.fields(Villages)
+               if not f.name.startswith("township_")) \
+                or any(len(a) != families.n for k, a in fam.items() if k != "village_start") \
+                or len(families.village_start) != n + 1:
+            raise BadCacheEntry("the arrays have inconsistent lengths")
+        network = None
+        if "n_indptr" in arrays:
+            indptr, indices = arrays["n_indptr"], arrays["n_indices"]
+            network = sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=(n, n))
+    except BadCacheEntry:
+        raise
+    except Exception as e:  # noqa: BLE001 - any inconsistency the checksums did not catch
+        raise BadCacheEntry(f"the arrays do not fit together ({type(e).__name__}: {e})") from None
     return villages, families, network, meta
 
 
@@ -129,10 +242,16 @@ def build_province(pop: PopulationConfig | None = None, net: NetworkConfig | Non
     admin = load_admin()
     key = cache_key(pop, net)
     path = cache_root(pop) / f"province-{key}"
-    if pop.use_cache and (path / "meta.json").exists():
-        villages, families, network, meta = _load(path)
-        hit = True
-    else:
+    hit = False
+    if pop.use_cache:
+        _clean_stale_tmp(path.parent)
+        if path.exists():
+            try:
+                villages, families, network, meta = _load(path, key)
+                hit = True
+            except BadCacheEntry as e:
+                _quarantine(path, str(e))
+    if not hit:
         with Progress("building province", 3, enabled=progress) as bar:
             bar.step("villages")
             villages = build_villages(admin, pop)
@@ -141,7 +260,6 @@ def build_province(pop: PopulationConfig | None = None, net: NetworkConfig | Non
             bar.step("network")
             network = build_network(villages, admin.counties["pref"].to_numpy(), net, pop.seed)
         meta = {"key": key, "build_version": BUILD_VERSION, "built_seconds": time.perf_counter() - t0}
-        hit = False
         if pop.use_cache:
             try:
                 _save(path, villages, families, network, meta)

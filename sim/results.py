@@ -42,6 +42,7 @@ import sim
 from sim.activities import HANDS, MONEY, NAMES, POTS, ROLES, role_bit
 from sim.calendar import campaigns
 from sim.compose import without_neutral
+from sim.errors import UserError
 from sim.labels import pot_label
 from sim.metrics import EQUITY_INDICATORS, FAMILY_INDICATORS, last_year, summary
 from sim.runs import flatten
@@ -71,8 +72,9 @@ def config_hash(cfg: RunConfig) -> str:
 
 def git_commit() -> str | None:
     try:
+        env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}  # no GIT_* etc.
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(sim.__file__).parent,
-                             capture_output=True, text=True, timeout=5)
+                             capture_output=True, text=True, timeout=5, env=env)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -91,7 +93,33 @@ def _atomic(path: Path, write) -> None:
 
 
 def write_json(path: Path, obj) -> None:
-    _atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, default=_jsonable)))
+    """Write ``obj`` as strict JSON (atomically).
+
+    Raises:
+        UserError: a value is NaN or infinite (strict JSON has no such number); nothing is written.
+    """
+    try:
+        text = json.dumps(obj, indent=2, default=_jsonable, allow_nan=False)
+    except ValueError:
+        try:
+            bad = _nonfinite_key(json.loads(json.dumps(obj, default=_jsonable)))
+        except ValueError:  # not a NaN (e.g. a circular reference): not bad input
+            raise
+        raise UserError(f"{Path(path).name}: {bad or 'a value'} is not a finite number (NaN or infinity); "
+                        "JSON allows finite numbers only, nothing written") from None
+    _atomic(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def _nonfinite_key(node, prefix: str = "") -> str | None:
+    """The dotted key of the first NaN or infinite number in a JSON-like value, or None."""
+    if isinstance(node, float):
+        return None if np.isfinite(node) else prefix or "the value"
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for k, v in items:
+        found = _nonfinite_key(v, f"{prefix}.{k}" if prefix else str(k))
+        if found is not None:
+            return found
+    return None
 
 
 def _jsonable(x):

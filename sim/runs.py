@@ -45,6 +45,10 @@ INDICATOR_PREFIXES = ("coverage.", "coverage_counts.", "reported.", "spend_yuan.
 """Flattened summary keys of the runs table (``hands.`` only ``used_share``, ``coverage_counts.`` only
 ``reached``)."""
 PROVENANCE_PREFIX = "provenance."
+VERSION = "param.version"
+"""Added to the runs table (and so to each group) only when the runs differ in
+``package_version@git_commit``: runs of different code are never pooled, and pair only with a
+baseline run of the same version."""
 META = ("scenario", "seed", "scale", "package_version", "git_commit", "group", "config_hash")
 """Columns of the runs table that :func:`run_tables` copies onto each run's rows."""
 
@@ -65,9 +69,10 @@ def flatten(d: dict, prefix: str = "") -> dict:
 def read_summary(run_dir: Path) -> dict | None:
     """The summary of a complete run, or None when the run is missing or incomplete."""
     try:
-        return json.loads((Path(run_dir) / SUMMARY_FILE).read_text())
-    except (OSError, json.JSONDecodeError):
+        s = json.loads((Path(run_dir) / SUMMARY_FILE).read_text())
+    except (OSError, ValueError):  # unreadable, not UTF-8 or not JSON: incomplete
         return None
+    return s if isinstance(s, dict) else None  # ``[]`` or a bare value is no summary either
 
 
 def run_status(run_dir: Path) -> tuple[str, dict | None]:
@@ -185,10 +190,47 @@ def runs_table(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[Path], li
         row.update({k: v for k, v in flat.items() if k.startswith(PROVENANCE_PREFIX) and isinstance(v, str)})
         rows.append(row)
     df = pd.DataFrame(rows)
+    if len(df) and _versions(df).nunique() > 1:
+        df[VERSION] = _versions(df)
     if len(df):
         pcols = sorted(c for c in df.columns if c.startswith("param."))
         df["group"] = [_group_name(r, pcols) for _, r in df.iterrows()]
     return df, missing, failed
+
+
+def fill_params(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with each missing ``param.<key>`` value (a run of a sweep that did not vary ``key``)
+    filled from the run's resolved config (``config.json``), as text like the overrides; left
+    missing when the run has no config or no such key. For the runs of one scenario (a sweep's
+    figures): across scenarios the filled values would pair a scenario with the baseline at the
+    scenario's own settings."""
+    pcols = [c for c in runs.columns if c.startswith("param.") and c != VERSION and runs[c].isna().any()]
+    if not pcols:
+        return runs
+    out = runs.copy()
+    for i in out.index[out[pcols].isna().any(axis=1)]:
+        cfg = read_config(out.at[i, "run_dir"])
+        if cfg is None:
+            continue
+        flat = flatten(cfg)
+        for c in pcols:
+            v = flat.get(c.removeprefix("param."))
+            if pd.isna(out.at[i, c]) and v is not None and not isinstance(v, dict | list):
+                out.at[i, c] = str(v)
+    return out
+
+
+def _versions(df: pd.DataFrame) -> pd.Series:
+    return df["package_version"].astype(str) + "@" + df["git_commit"].astype(str).str[:12]
+
+
+def version_note(df: pd.DataFrame) -> str | None:
+    """One line saying that the runs come from different package versions or git commits (kept
+    apart: :data:`VERSION` is then part of each group), or None when they all agree."""
+    if VERSION not in df.columns:
+        return None
+    return (f"warning: the runs come from {df[VERSION].nunique()} package versions/git commits "
+            f"({', '.join(sorted(df[VERSION].unique()))}); their groups are kept apart by version=")
 
 
 def _group_name(row: pd.Series, pcols: list[str]) -> str:

@@ -77,7 +77,7 @@ def test_overrides_reach_the_dataclasses():
     (["funding.foo=1"], "funding.foo: no such key"),
     (["scenario=nope"], "scenario='nope' is not allowed: must be one of ['baseline_2021'"),
     (["population.scale=2"], "population.scale=2.0 is not allowed: must be in (0, 1]"),
-    (["population.scale=abc"], "population.scale:"),
+    (["population.scale=abc"], "population.scale='abc' is not allowed: must be a number in (0, 1]"),
     (["funding.policy=magic"], "funding.policy='magic' is not allowed: must be one of"),
     (["network=ring"], "network='ring' is not allowed"),
     (["months=0"], "months=0 is not allowed: must be in [1, 60]"),
@@ -133,11 +133,23 @@ def test_precheck_without_the_config_dir_or_with_a_missing_one(myconf, tmp_path)
     assert error == f"--config-dir: additional config directory '{tmp_path / 'nope'}' not found"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--hydra-help"], ["--cfg", "job"], ["--cfg=job"], ["-c", "job"],
+@pytest.mark.parametrize("args", [["--help"], ["--hydra-help"], ["--cfg", "hydra"],
                                   ["--info"], ["--info", "searchpath"], ["-cn", "other"], ["--config-name=other"],
-                                  ["-cp", "elsewhere"], ["--version"], ["--no-such-option"]])
+                                  ["--version"], ["--no-such-option"]])
 def test_precheck_leaves_help_information_and_bad_options_to_hydra(args):
     assert precheck([*args, "scenario=nope"]) == (None, [])
+
+
+@pytest.mark.parametrize("args", [["--cfg", "job"], ["--cfg=job"], ["-c", "job"], ["--cfg", "all"]])
+def test_precheck_runs_for_cfg_job(args):
+    error, _ = precheck([*args, "scenario=nope"])
+    assert error.startswith("scenario='nope' is not allowed")
+
+
+@pytest.mark.parametrize("args", [["-cp", "elsewhere"], ["--config-path=elsewhere"]])
+def test_config_path_is_refused(args):
+    error, _ = precheck([*args, "seed=2"])
+    assert error.startswith("--config-path is not allowed") and "--config-dir" in error
 
 
 @pytest.mark.integration
@@ -359,3 +371,21 @@ def test_format_summary_lines():
                                   "  hands bound youth_lectures in 5.0 % (staff 5.0 %, lecturer 4.0 %)"]
     assert lines[i + 4] == "hands used: staff 28.0 % of 0.35 M h, volunteer 38.9 % of 6.02 M h"
     assert lines[-1] == "files: /runs/x"
+
+
+def test_a_job_whose_sweep_is_gone_writes_nothing(tmp_path, cache_env):
+    from sim.cli import run_job
+
+    cfg = compose_run_config(["population.scale=0.002", "months=1", "progress=false",
+                              f"population.cache_dir={cache_env['OUTREACH_SIM_CACHE']}"])
+    asked = []
+
+    def gone_after_the_run():
+        asked.append(1)
+        return len(asked) < 2  # alive before the run, gone before the files are written
+
+    assert run_job(cfg, tmp_path / "a", quiet=True, keep_going=gone_after_the_run) is None
+    assert len(asked) == 2 and not (tmp_path / "a").exists()
+    assert run_job(cfg, tmp_path / "b", quiet=True, keep_going=lambda: False) is None and len(asked) == 2
+    s = run_job(cfg, tmp_path / "c", quiet=True, keep_going=lambda: True)
+    assert s["status"] == "ok" and (tmp_path / "c" / "summary.json").exists()

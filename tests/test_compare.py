@@ -91,7 +91,10 @@ def test_pairing_when_only_some_runs_sweep_a_parameter(tmp_path):
     assert p["param.funding.multiplier_base"].isna().all()
     cmp = compare(runs, "scenario=baseline_2021").set_index(["group", "indicator"])
     assert cmp.loc[("scenario=budget_plus_20", "coverage.youth_education"), "diff_mean"] == pytest.approx(0.05)
-    assert cmp.loc[("scenario=baseline_2021,funding.multiplier=1.2", "coverage.youth_education"), "is_baseline"]
+    # only the group named exactly as the baseline is the baseline: the funding group is not
+    f12 = cmp.loc[("scenario=baseline_2021,funding.multiplier=1.2", "coverage.youth_education")]
+    assert not f12["is_baseline"] and f12["n_pairs"] == 0
+    assert cmp.loc[("scenario=baseline_2021", "coverage.youth_education"), "is_baseline"]
     # a bare scenario name is the same baseline as scenario=NAME
     assert compare(runs, "baseline_2021").equals(compare(runs, "scenario=baseline_2021"))
 
@@ -101,6 +104,80 @@ def test_compare_bad_input(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert compare_main([str(tmp_path)]) == 2
     assert "no complete runs" in capsys.readouterr().err
+
+
+def _one_line_error(capsys, *words) -> str:
+    cap = capsys.readouterr()
+    err = cap.err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+def test_baseline_that_matches_no_run_is_an_error_and_keeps_compare_csv(tmp_path, capsys):
+    root = tmp_path / "sweep"
+    for seed in (1, 2):
+        _fake_run(root, f"b{seed}", "baseline_2021", seed, 0.1 * seed)
+        _fake_run(root, f"p{seed}", "budget_plus_20", seed, 0.1 * seed + 0.05)
+    assert compare_main([str(root)]) == 0
+    before = (root / "compare.csv").read_bytes()
+    capsys.readouterr()
+    assert compare_main([str(root), "--baseline", "scenario=nope"]) == 2
+    _one_line_error(capsys, "--baseline scenario=nope", "scenario=baseline_2021; scenario=budget_plus_20")
+    assert compare_main([str(root), "--baseline", "nope"]) == 2
+    _one_line_error(capsys, "no run matches")
+    assert (root / "compare.csv").read_bytes() == before
+
+
+def test_out_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    root = tmp_path / "sweep"
+    _fake_run(root, "b1", "baseline_2021", 1, 0.1)
+    (tmp_path / "file").write_text("keep")
+    assert compare_main([str(root), "--out", str(tmp_path / "file")]) == 2
+    _one_line_error(capsys, "is a file")
+    assert (tmp_path / "file").read_text() == "keep"
+    assert compare_main([str(root), "--out", str(tmp_path / "file" / "sub")]) == 2
+    _one_line_error(capsys, "cannot make the folder")
+    assert not list(tmp_path.glob("**/compare.csv"))
+
+
+@pytest.mark.parametrize("content", ["[]", "42", "not json {", b"\xff\xfe\x00garbage"])
+def test_summary_that_is_no_object_counts_as_incomplete(tmp_path, capsys, content):
+    root = tmp_path / "sweep"
+    _fake_run(root, "b1", "baseline_2021", 1, 0.1)
+    bad = rf.write_hand_run(root, "b2", {"scenario": "baseline_2021", "seed": 2})
+    (bad / "summary.json").write_bytes(content if isinstance(content, bytes) else content.encode())
+    df, missing, failed = runs_table([root])
+    assert len(df) == 1 and missing == [bad] and failed == []
+    assert compare_main([str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "1 incomplete, 0 failed" in out and f"  incomplete: {bad}" in out
+
+
+def test_runs_of_different_versions_are_kept_apart(tmp_path, capsys):
+    root = tmp_path / "runs"
+    for seed in (1, 2):
+        for ver, commit, d in (("0.1.0", "aaaa", 0.0), ("0.2.0", "bbbb", 0.5)):
+            for scen, plus in (("baseline_2021", 0.0), ("budget_plus_20", 0.05)):
+                _fake_run(root, f"{scen}{ver}{seed}", scen, seed, 0.1 * seed + d + plus)
+                p = root / f"{scen}{ver}{seed}" / "summary.json"
+                p.write_text(json.dumps({**json.loads(p.read_text()), "package_version": ver, "git_commit": commit}))
+    df = runs_table([root])[0]
+    assert sorted(df["group"].unique()) == [
+        "scenario=baseline_2021,version=0.1.0@aaaa", "scenario=baseline_2021,version=0.2.0@bbbb",
+        "scenario=budget_plus_20,version=0.1.0@aaaa", "scenario=budget_plus_20,version=0.2.0@bbbb"]
+    cmp = compare(df).set_index(["group", "indicator"])
+    for ver in ("0.1.0@aaaa", "0.2.0@bbbb"):  # each pairs with its own version's baseline
+        r = cmp.loc[(f"scenario=budget_plus_20,version={ver}", "coverage.youth_education")]
+        assert r["n_pairs"] == 2 and r["diff_mean"] == pytest.approx(0.05)
+        assert cmp.loc[(f"scenario=baseline_2021,version={ver}", "coverage.youth_education"), "is_baseline"]
+    assert compare_main([str(root)]) == 0
+    cap = capsys.readouterr()
+    assert cap.err.count("\n") == 1 and "2 package versions/git commits" in cap.err
+    assert "read 8 complete runs in 4 groups" in cap.out
+    # whole labels in the printed table, never cut short
+    assert "scenario=budget_plus_20,version=0.2.0@bbbb " in cap.out
 
 
 # --------------------------------------------------------------------------- cost per additional family

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim.admin
-from sim.config import NetworkConfig, PopulationConfig
+from sim.config import MIN_SCALE, NetworkConfig, PopulationConfig
 from sim.errors import ConfigError, UserError
 from sim.network import describe
 from sim.province import build_province, cache_key, cache_root, main, summarize
@@ -177,6 +177,119 @@ def test_unwritable_cache_warns_and_builds(tmp_path, capsys):
     assert err.startswith("warning: could not cache the province")
 
 
+# ---------------------------------------------------------------- cache: bad entries
+
+
+def _entry(tmp_path):
+    """A small province cached in ``tmp_path``: (config, entry folder, the province)."""
+    pop = PopulationConfig(scale=SMALL, cache_dir=str(tmp_path))
+    p = build_province(pop, progress=False)
+    assert not p.cache_hit
+    return pop, tmp_path / f"province-{cache_key(pop, NetworkConfig())}", p
+
+
+def _edit_meta(entry, **changes):
+    meta = json.loads((entry / "meta.json").read_text())
+    (entry / "meta.json").write_text(json.dumps(meta | changes))
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _flip_last_byte(path):
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+CORRUPTIONS = {
+    "weight_x10": (lambda e: _edit_meta(e, weight=json.loads((e / "meta.json").read_text())["weight"] * 10),
+                   "meta.json was changed"),
+    "truncated_npy": (lambda e: _truncate(e / "f_village.npy"), "f_village.npy is unreadable"),
+    "garbage_meta": (lambda e: (e / "meta.json").write_bytes(b"\x00{not json"), "meta.json is not valid JSON"),
+    "missing_meta": (lambda e: (e / "meta.json").unlink(), "meta.json is missing"),
+    "wrong_key": (lambda e: _edit_meta(e, key="0" * 20), "its key '00000000000000000000'"),
+    "flipped_byte": (lambda e: _flip_last_byte(e / "v_x.npy"), "v_x.npy checksum mismatch"),
+    "wrong_shape": (lambda e: np.save(e / "v_y.npy", np.zeros(3, np.float32)), "v_y.npy has shape (3,)"),
+    "missing_npy": (lambda e: (e / "n_indices.npy").unlink(), "n_indices.npy is missing"),
+    "old_format": (lambda e: (e / "meta.json").write_text(json.dumps({"weight": 500.0})), "lacks the file list"),
+}
+
+
+FAST_CORRUPTIONS = ("weight_x10", "truncated_npy", "missing_meta")
+"""The fast tier checks these three; the other kinds run with the slow tests (each builds a province)."""
+
+
+@pytest.mark.parametrize("kind", [k if k in FAST_CORRUPTIONS else pytest.param(k, marks=pytest.mark.slow)
+                                  for k in CORRUPTIONS])
+def test_bad_cache_entry_is_quarantined_and_rebuilt(kind, tmp_path, capsys):
+    pop, entry, first = _entry(tmp_path)
+    corrupt, reason = CORRUPTIONS[kind]
+    corrupt(entry)
+    capsys.readouterr()
+    p = build_province(pop, progress=False)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"warning: bad province cache entry {entry} (")
+    assert reason in lines[0]
+    assert "Traceback" not in err
+    bad = list(tmp_path.glob(f"{entry.name}.bad-*"))
+    assert len(bad) == 1 and bad[0].is_dir()
+    assert bad[0].name in lines[0]
+    assert not p.cache_hit
+    fresh = build_province(replace(pop, use_cache=False), progress=False)
+    assert_provinces_equal(p, fresh)
+    assert p.families.weight == fresh.families.weight == first.families.weight
+    again = build_province(pop, progress=False)
+    assert again.cache_hit
+    assert capsys.readouterr().err == ""
+    assert_provinces_equal(again, fresh)
+    assert again.families.weight == fresh.families.weight
+
+
+def test_cache_entry_records_key_and_checksums(tmp_path):
+    pop, entry, _ = _entry(tmp_path)
+    meta = json.loads((entry / "meta.json").read_text())
+    assert meta["key"] == cache_key(pop, NetworkConfig())
+    assert set(meta["files"]) == {p.stem for p in entry.glob("*.npy")}
+    assert all(isinstance(f["crc32"], int) for f in meta["files"].values())
+    assert len(meta["check"]) == 20
+
+
+def test_stale_tmp_folders_are_cleaned(tmp_path):
+    import os
+    import time
+    pop, entry, _ = _entry(tmp_path)
+    dead = tmp_path / ".tmp-999999999-abc"  # no such process
+    old = tmp_path / ".tmp-xyz"  # no writer id, two hours old
+    live = tmp_path / f".tmp-{os.getpid()}-abc"  # a live writer, fresh: kept
+    for d in (dead, old, live):
+        d.mkdir()
+        (d / "v_x.npy").write_bytes(b"partial")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    p = build_province(pop, progress=False)
+    assert p.cache_hit
+    assert not dead.exists() and not old.exists()
+    assert live.exists()
+    assert sorted(d.name for d in tmp_path.iterdir()) == sorted([entry.name, live.name])
+
+
+def test_second_save_keeps_the_first_entry(tmp_path):
+    """Two builds racing to the same entry: the loser's copy is dropped and the entry stays intact."""
+    import sim.province as province_mod
+    pop, entry, p = _entry(tmp_path)
+    before = {f.name: f.read_bytes() for f in entry.iterdir()}
+    province_mod._save(entry, p.villages, p.families, p.network, {"key": cache_key(pop, NetworkConfig()),
+                                                                  "build_version": 1, "built_seconds": 0})
+    assert {f.name: f.read_bytes() for f in entry.iterdir()} == before
+    assert [d.name for d in tmp_path.iterdir()] == [entry.name]
+    assert build_province(pop, progress=False).cache_hit
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -190,7 +303,15 @@ def test_bad_scale(scale):
 
 def test_scale_bounds_are_allowed():
     assert PopulationConfig(scale=1.0).scale == 1.0
-    assert PopulationConfig(scale=1e-6).scale == 1e-6
+    assert PopulationConfig(scale=MIN_SCALE).scale == MIN_SCALE
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e-6, MIN_SCALE / 2])
+def test_scale_without_families_is_refused(scale):
+    """Fewer than about 1,000 simulated families (scale x 22.9 million households) is refused."""
+    with pytest.raises(ConfigError, match=r"population\.scale") as info:
+        PopulationConfig(scale=scale)
+    assert f"[{MIN_SCALE:g}, 1]" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_bad_network_kind():

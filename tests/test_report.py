@@ -281,6 +281,67 @@ def test_no_complete_runs_is_one_error_line(tmp_path, capsys):
     assert "no complete runs" in _one_error_line(capsys) and not (tmp_path / "sweep" / "report").exists()
 
 
+@pytest.mark.parametrize("content", ["[]", "garbage {", b"\xff\x00"])
+def test_summary_that_is_no_object_is_incomplete_not_a_crash(tmp_path, capsys, content):
+    run = rf.write_hand_run(tmp_path / "sweep", "seed=1", {"scenario": "baseline_2021", "seed": 1})
+    (run / "summary.json").write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert report.main([str(tmp_path / "sweep")]) == 2
+    assert "no complete runs" in _one_error_line(capsys) and not (tmp_path / "sweep" / "report").exists()
+
+
+def test_out_that_cannot_be_written_is_one_error_line(tmp_path, capsys):
+    root = rf.hand_built_runs(tmp_path / "runs")
+    (tmp_path / "file").write_text("keep")
+    assert report.main([str(root), "--out", str(tmp_path / "file")]) == 2
+    assert "--out" in (line := _one_error_line(capsys)) and "is a file" in line
+    assert report.main([str(root), "--out", str(tmp_path / "file" / "sub")]) == 2
+    assert "cannot make the folder" in _one_error_line(capsys)
+    assert (tmp_path / "file").read_text() == "keep" and not (root / "report").exists()
+
+
+def test_memo_md_escapes_html_as_memo_html_does(tmp_path):
+    from sim.report.assemble import Memo
+    from sim.report.figures import FigureEntry
+    from sim.report.render import render_html, render_md
+
+    bad = "<script>alert(1)</script>"
+    img = '<img src=x onerror="alert(2)">'
+    (tmp_path / "figures").mkdir()
+    png = tmp_path / "figures" / "fig1.png"
+    png.write_bytes(b"\x89PNG")
+    memo = Memo("en", f"Memo {bad}", f"sub {img}")
+    memo.add("h2", f"h {bad}")
+    memo.add("p", f"p {img} & more")
+    memo.add("ul", [bad, img])
+    memo.add("table", [bad, "b|c"], [[img, "x"]])
+    memo.add("figure", FigureEntry("fig1", f"t {bad}", f"c {img}", png, tmp_path / "figures" / "fig1.svg"), 1)
+    md, page = render_md(memo, tmp_path), render_html(memo)
+    assert "<" not in md, md
+    assert "<script" not in page and "<img src=x" not in page
+    assert md.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 6
+    assert "p &lt;img src=x onerror=\"alert(2)\"&gt; &amp; more" in md and "b\\|c" in md
+    assert "![t &lt;script&gt;alert(1)&lt;/script&gt;](figures/fig1.png)" in md
+
+
+@pytest.mark.slow
+def test_report_on_sweeps_of_different_keys_and_without_pairs(outputs, tmp_path, capsys):
+    # the scenario runs have no funding or staffing value: filled from their config for the sweep figures
+    assert report.main([str(outputs.scenarios), str(outputs.sweep), "--out", str(tmp_path / "both")]) == 0
+    md = (tmp_path / "both" / "memo.md").read_text(encoding="utf-8")
+    assert "figures/fig2_dose_response.png" in md and "figures/fig3_heatmap.png" in md
+    assert not re.search(r"[+-]?\bnan\b", md)
+    # a scenario whose seeds the baseline never ran: no pairs, said in words, no crash
+    lone = tmp_path / "lone"
+    for d in outputs.scenarios.iterdir():
+        if d.is_dir() and (("baseline_2021" in d.name and d.name.endswith("seed=1"))
+                           or ("budget_plus_20" in d.name and d.name.endswith("seed=2"))):
+            shutil.copytree(d, lone / d.name)
+    assert report.main([str(lone), "--out", str(tmp_path / "lone-report")]) == 0
+    md = (tmp_path / "lone-report" / "memo.md").read_text(encoding="utf-8")
+    assert "budget_plus_20: no run shares a seed with the baseline" in md and "+nan" not in md
+    capsys.readouterr()
+
+
 @pytest.mark.slow
 def test_unknown_baseline_is_one_error_line(outputs, tmp_path, capsys):
     assert report.main([str(outputs.single), "--baseline", "nope", "--out", str(tmp_path)]) == 2

@@ -208,3 +208,77 @@ def test_paired_differences_are_much_tighter_than_unpaired(tmp_path, env):
     paired = np.var(b - a, ddof=1)
     unpaired = np.var(a, ddof=1) + np.var(b, ddof=1)
     assert paired < 0.25 * unpaired, (paired, unpaired)
+
+
+# --------------------------------------------------------------------------- one sweep per folder
+def _error_lines(r) -> list[str]:
+    """The one error line, last on stderr (before it only the province's "loaded from cache")."""
+    lines = r.stderr.strip().splitlines()
+    err = [x for x in lines if x.startswith("error:")]
+    assert len(err) == 1 and lines[-1] == err[0] and "Traceback" not in r.stderr, r.stderr
+    assert all(x.startswith("province scale") for x in lines[:-1]), r.stderr
+    return err
+
+
+def _lock(d: Path, pid: int) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / ".sweep.lock").write_text(json.dumps({"pid": pid, "host": socket.gethostname()}))
+
+
+def test_second_sweep_into_a_locked_folder_is_refused_in_one_line(tmp_path, env):
+    d = tmp_path / "sweep"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        _lock(d, holder.pid)
+        r = sweep(["seed=1", *SMALL, f"hydra.sweep.dir={d}"], env, tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert r.returncode == 2, r.stderr
+    err = _error_lines(r)
+    assert err[0].startswith("error: another sweep (pid ") and str(d) in err[0], r.stderr
+    assert "Traceback" not in r.stderr and not list(d.glob("*/summary.json"))
+    assert json.loads((d / ".sweep.lock").read_text())["pid"] == holder.pid  # the holder's lock is kept
+
+
+@pytest.mark.slow
+def test_stale_lock_is_taken_over_and_released(tmp_path, env):
+    d = tmp_path / "sweep"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _lock(d, dead.pid)
+    r = sweep(["seed=1", *SMALL, f"hydra.sweep.dir={d}"], env, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "sweep finished: 1 complete, 0 failed, 0 incomplete" in r.stdout
+    assert not (d / ".sweep.lock").exists()
+
+
+@pytest.mark.parametrize("make", ["file", "under_file", "readonly"])
+def test_sweep_dir_that_cannot_be_written_is_one_line(tmp_path, env, make):
+    if make == "file":
+        d = tmp_path / "taken"
+        d.write_text("keep")
+        expected = "is a file"
+    elif make == "under_file":
+        (tmp_path / "taken").write_text("keep")
+        d = tmp_path / "taken" / "sweep"
+        expected = "cannot make the folder"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        d = ro / "sweep"
+        expected = "cannot make the folder"
+    try:
+        r = sweep(["seed=1", *SMALL, f"hydra.sweep.dir={d}"], env, tmp_path)
+    finally:
+        if make == "readonly":
+            ro.chmod(0o700)
+    assert r.returncode == 2, r.stderr
+    err = _error_lines(r)
+    assert err[0].startswith("error: hydra.sweep.dir=") and expected in err[0], r.stderr
+    assert "Unable to configure handler" not in r.stderr + r.stdout
+    if make == "file":
+        assert d.read_text() == "keep"

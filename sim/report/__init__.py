@@ -25,6 +25,12 @@ captions and a provenance footer (version, git commit, config hashes, seeds, sca
 writes it in Chinese when a CJK font is installed (e.g. Debian's ``fonts-noto-cjk``); otherwise it
 says so and writes English.
 
+Bad input is one line on stderr and exit status 2, before anything is written: no complete
+runs, a ``--baseline`` that matches no run, an ``--out`` that is a file or cannot be made or
+written. A ``summary.json`` that is not a JSON object counts as incomplete; runs of different
+package versions or git commits are kept apart (one line says so, see :mod:`sim.compare`). Text
+from the runs (scenario names) is escaped in ``memo.md`` as in ``memo.html``.
+
 The steps, one module each: :mod:`~sim.report.plan` (what sections and figures the runs call
 for), :mod:`~sim.report.figures` and :mod:`~sim.report.assemble` (the figures with their
 captions; the memo's text and tables), :mod:`~sim.report.render` (markdown and HTML).
@@ -37,13 +43,13 @@ import sys
 from pathlib import Path
 
 from sim import plots
-from sim.compare import compare
+from sim.compare import check_out_dir, compare
 from sim.errors import UserError
 from sim.report.assemble import build_memo
 from sim.report.figures import draw_figures
 from sim.report.plan import make_plan
 from sim.report.render import render_html, render_md
-from sim.runs import runs_table
+from sim.runs import runs_table, version_note
 
 
 def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", out: str | Path | None = None,
@@ -58,9 +64,13 @@ def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", ou
     if not 0 < target <= 1:
         raise UserError(f"--target {target}: must be a share in (0, 1] or a percentage in (1, 100]")
     out = Path(out) if out else Path(dirs[0]) / "report"
+    plan = make_plan(runs, baseline, indicator, target)  # bad input is refused before anything is written
+    check_out_dir(out)
+    note = version_note(runs)
+    if note:
+        log(note)
     log(f"read {len(runs)} complete runs in {runs['group'].nunique()} groups "
         f"({len(missing)} incomplete, {len(failed)} failed)")
-    plan = make_plan(runs, baseline, indicator, target)
     cmp = compare(runs, plan.baseline) if plan.multi else None
     log(f"baseline {plan.baseline}; indicator {plan.indicator}; county figures: {plan.county_indicator}")
     fig_dir = out / "figures"

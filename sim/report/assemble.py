@@ -319,6 +319,9 @@ def _headline_scenarios(memo: Memo, x: Inputs) -> None:
         if plan.indicator not in c.index:
             continue
         r, fr, sp = c.loc[plan.indicator], c.loc["families_reached"], c.loc[cost_ind]
+        if not r["n_pairs"]:
+            items.append(x.t("m_unpaired", label=x.label(g)))
+            continue
         items.append(x.t("m_multi", label=x.label(g), ind=indicator_label(plan.indicator, lang),
                          d=_pp(r["diff_mean"]), ci=_ci(r["diff_p5"], r["diff_p95"]), df=f"{fr['diff_mean']:+,.0f}",
                          dfci=_ci(fr["diff_p5"], fr["diff_p95"], 1, "{:+,.0f}"),

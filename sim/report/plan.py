@@ -39,7 +39,7 @@ from sim.analysis import (
 )
 from sim.errors import UserError
 from sim.metrics import EQUITY_INDICATORS, FAMILY_INDICATORS
-from sim.runs import indicator_name
+from sim.runs import fill_params, indicator_name
 
 MAX_PREFECTURE_FIGURES = 4
 MAX_LORENZ_CURVES = 6
@@ -84,7 +84,7 @@ class Plan:
 
     def sweep_runs(self, runs: pd.DataFrame) -> pd.DataFrame:
         """The runs of the sweep figures and tables: the baseline scenario's when there are several."""
-        return runs[self.base_rows] if self.multi else runs
+        return fill_params(runs[self.base_rows] if self.multi else runs)
 
 
 def coverage_columns(runs: pd.DataFrame) -> list[str]:
@@ -100,7 +100,7 @@ def make_plan(runs: pd.DataFrame, baseline: str | None, indicator: str | None, t
     spec = resolve_baseline(runs, baseline)
     base = baseline_mask(runs, spec)
     multi = runs["scenario"].nunique() > 1
-    scope = runs[base] if multi else runs
+    scope = fill_params(runs[base] if multi else runs)  # sweeps of different keys: values filled
     sweep = FUNDING in varying_params(scope)
     staffing = staffing_key(scope, None) if sweep else None
     focus = focus_group(runs, base, staffing)

@@ -16,20 +16,26 @@ if TYPE_CHECKING:
     from sim.report.assemble import Memo
 
 
+def _md(x) -> str:
+    """Text for markdown: HTML special characters escaped (a scenario named ``<script>`` stays
+    text in any markdown viewer, as in ``memo.html``)."""
+    return html.escape(str(x), quote=False)
+
+
 def _md_cell(x) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
+    return _md(x).replace("|", "\\|").replace("\n", " ")
 
 
 def render_md(memo: Memo, out: Path) -> str:
-    lines = [f"# {memo.title}", "", f"*{memo.subtitle}*", ""]
+    lines = [f"# {_md(memo.title)}", "", f"*{_md(memo.subtitle)}*", ""]
     for b in memo.blocks:
         kind = b[0]
         if kind == "h2":
-            lines += [f"## {b[1]}", ""]
+            lines += [f"## {_md(b[1])}", ""]
         elif kind == "p":
-            lines += [b[1], ""]
+            lines += [_md(b[1]), ""]
         elif kind == "ul":
-            lines += [f"- {x}" for x in b[1]] + [""]
+            lines += [f"- {_md(x)}" for x in b[1]] + [""]
         elif kind == "table":
             header, rows = b[1], b[2]
             lines.append("| " + " | ".join(map(_md_cell, header)) + " |")
@@ -39,8 +45,9 @@ def render_md(memo: Memo, out: Path) -> str:
         elif kind == "figure":
             f, n = b[1], b[2]
             rel = f.png.relative_to(out).as_posix()
-            lines += [f"### {text('memo.figure', memo.lang, n=n)}. {f.title}", "", f"![{f.title}]({rel})", "",
-                      f"{f.caption} ([SVG]({f.svg.relative_to(out).as_posix()}))", ""]
+            title = _md(f.title).replace("[", "\\[").replace("]", "\\]")
+            lines += [f"### {text('memo.figure', memo.lang, n=n)}. {title}", "", f"![{title}]({rel})", "",
+                      f"{_md(f.caption)} ([SVG]({f.svg.relative_to(out).as_posix()}))", ""]
     return "\n".join(lines)
 
 
