@@ -242,7 +242,12 @@ def main() -> None:
         from sim.sweep import prebuild
 
         prebuild(configs)
-    _hydra_main()
+    try:
+        _hydra_main()
+    except KeyboardInterrupt:  # Ctrl-C: one line; finished runs and their files are kept
+        print("interrupted: runs that finished are kept; re-run the same command to resume a sweep",
+              file=sys.stderr)
+        sys.exit(130)
     if multirun:
         from sim.sweep import STATE
 

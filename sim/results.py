@@ -80,12 +80,26 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+TEMP_PREFIX = "."
+"""Temporary files of :func:`_atomic` are ``.<name>.<random>`` beside their target."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic(path: Path, write) -> None:
+    """Write ``path`` through a temporary file renamed into place (a killed writer leaves no
+    half-written file); the file gets the usual permissions (0666 less the umask), not
+    ``mkstemp``'s 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -221,10 +235,23 @@ def run_summary(m: OutreachModel, cfg: RunConfig, runtime_s: float, timing: dict
     }
 
 
+def clean_temporary_files(out_dir: Path, names=("config.json", "monthly.parquet", "counties.parquet",
+                                                "county_months.parquet", "summary.csv", "summary.json")) -> int:
+    """Remove what a killed writer left in a run folder (``.<file>.<random>`` temporaries of
+    :func:`_atomic`); returns how many were removed."""
+    n = 0
+    for name in names:
+        for p in Path(out_dir).glob(f"{TEMP_PREFIX}{name}.*"):
+            p.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
 def write_run(out_dir: Path, m: OutreachModel, cfg: RunConfig, runtime_s: float,
               timing: dict | None = None) -> dict:
     """Write every file of a finished run into ``out_dir``; returns the summary."""
     out_dir = Path(out_dir)
+    clean_temporary_files(out_dir)
     s = run_summary(m, cfg, runtime_s, timing)
     write_json(out_dir / "config.json", config_dict(cfg))
     _atomic(out_dir / "monthly.parquet", lambda t: monthly_table(m).to_parquet(t, index=False))

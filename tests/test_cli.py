@@ -389,3 +389,32 @@ def test_a_job_whose_sweep_is_gone_writes_nothing(tmp_path, cache_env):
     assert run_job(cfg, tmp_path / "b", quiet=True, keep_going=lambda: False) is None and len(asked) == 2
     s = run_job(cfg, tmp_path / "c", quiet=True, keep_going=lambda: True)
     assert s["status"] == "ok" and (tmp_path / "c" / "summary.json").exists()
+
+
+def test_ctrl_c_ends_in_one_line(monkeypatch, capsys):
+    import sim.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_hydra_main", interrupted)
+    monkeypatch.setattr(sys, "argv", ["outreach-sim", "population.scale=0.01"])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["interrupted: runs that finished are kept; re-run the same command to resume a sweep"]
+
+
+def test_run_files_get_usual_permissions_and_killed_writers_leave_nothing(tmp_path):
+    old = os.umask(0o022)
+    try:
+        results.write_json(tmp_path / "x.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644
+    for name in (".monthly.parquet.abc123", ".summary.json.zz", ".counties.parquet.q"):
+        (tmp_path / name).write_text("half")
+    (tmp_path / ".keep.other").write_text("not ours")
+    assert results.clean_temporary_files(tmp_path) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keep.other", "x.json"]

@@ -39,7 +39,7 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def compute(cache_dir: str | None = None) -> dict:
+def compute(cache_dir: str | None = None, scenarios: tuple[str, ...] = SCENARIOS) -> dict:
     """The baseline's numbers: {"<scenario>/seed<k>": {key: value}}."""
     from sim.compose import compose_run_config
     from sim.metrics import summary
@@ -49,7 +49,7 @@ def compute(cache_dir: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cache = cache_dir or tmp
         out, province = {}, None
-        for name in SCENARIOS:
+        for name in scenarios:
             cfg = compose_run_config([f"scenario={name}", f"population.scale={SCALE}", f"months={MONTHS}",
                                       f"population.cache_dir={cache}", "progress=false"])
             province = province or build_province(cfg.population, cfg.network, progress=False)
