@@ -31,7 +31,6 @@ pairing of :func:`sim.analysis.partners`), and on the rows of ``coverage.<ind>``
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,7 +40,7 @@ import pandas as pd
 
 from sim.analysis import COST, UNDEFINED, baseline_mask, cost_per_additional_family, partners
 from sim.errors import UserError
-from sim.runs import PROVENANCE_PREFIX, indicator_columns, provenance_key, runs_table, version_note
+from sim.runs import PROVENANCE_PREFIX, check_out_dir, indicator_columns, provenance_key, runs_table, version_note
 
 
 def reach_column(indicator: str) -> str | None:
@@ -138,22 +137,6 @@ def format_compare(cmp: pd.DataFrame, indicators: Iterable[str] | None = None) -
     lines.append("yuan/add. family: paired mean Δ total cost / paired mean Δ families reached; undefined when "
                  "the reach difference's 90 % interval includes 0; * see cost_per_additional_family_note")
     return "\n".join(lines)
-
-
-def check_out_dir(out: Path) -> None:
-    """Make the output folder ``out`` or say in one line why it cannot be written.
-
-    Raises:
-        UserError: ``out`` is a file, or cannot be made or written.
-    """
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"--out {out}: cannot make the folder ({e.strerror or e})") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise UserError(f"--out {out}: the folder is not writable")
 
 
 def write_atomic_table(df: pd.DataFrame, out_dir: Path) -> None:

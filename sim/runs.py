@@ -22,6 +22,7 @@ summary's provenance labels as text (``provenance.coverage.<name>``,
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -258,3 +259,25 @@ def run_tables(runs: pd.DataFrame, name: str) -> pd.DataFrame:
     if not frames:
         raise UserError(f"no {name}.parquet in the runs of {', '.join(sorted(set(runs['group'])))}")
     return pd.concat(frames, ignore_index=True)
+
+
+def check_out_dir(out: Path, label: str | None = None) -> None:
+    """Make the output folder ``out`` or say in one line why it cannot be written.
+
+    Args:
+        out: The folder.
+        label: How the message names it (default ``--out <out>``).
+
+    Raises:
+        UserError: ``out`` is a file, or cannot be made or written.
+    """
+    out = Path(out)
+    label = label or f"--out {out}"
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{label}: is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{label}: cannot make the folder ({e.strerror or e})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UserError(f"{label}: the folder is not writable")

@@ -34,7 +34,7 @@ from hydra.experimental.callback import Callback
 
 from sim.config import RunConfig
 from sim.errors import UserError
-from sim.runs import FAILED_FILE, run_status
+from sim.runs import FAILED_FILE, check_out_dir, run_status
 
 STATE: dict[str, Any] = {"failed": 0}
 """What the last sweep of this process left (read by :func:`sim.cli.main`)."""
@@ -104,14 +104,7 @@ def acquire_lock(sweep_dir: Path) -> Path:
         UserError: the folder cannot be made or written, or another live sweep holds the lock.
     """
     sweep_dir = Path(sweep_dir)
-    if sweep_dir.exists() and not sweep_dir.is_dir():
-        raise UserError(f"hydra.sweep.dir={sweep_dir}: is a file, not a folder")
-    try:
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"hydra.sweep.dir={sweep_dir}: cannot make the folder ({e.strerror or e})") from None
-    if not os.access(sweep_dir, os.W_OK | os.X_OK):
-        raise UserError(f"hydra.sweep.dir={sweep_dir}: the folder is not writable")
+    check_out_dir(sweep_dir, f"hydra.sweep.dir={sweep_dir}")
     lock = sweep_dir / LOCK_FILE
     me = {"pid": os.getpid(), "host": socket.gethostname()}
     for _ in range(2):

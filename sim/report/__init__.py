@@ -43,13 +43,13 @@ import sys
 from pathlib import Path
 
 from sim import plots
-from sim.compare import check_out_dir, compare
+from sim.compare import compare
 from sim.errors import UserError
 from sim.report.assemble import build_memo
 from sim.report.figures import draw_figures
 from sim.report.plan import make_plan
 from sim.report.render import render_html, render_md
-from sim.runs import runs_table, version_note
+from sim.runs import check_out_dir, runs_table, version_note
 
 
 def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", out: str | Path | None = None,
