@@ -122,10 +122,13 @@ class ModelTask:
         from sim.model import OutreachModel
 
         cfg = with_overrides(self.configs[job.arm], {**dict(job.values), "seed": job.seed, "progress": False})
-        m = OutreachModel(cfg, province_for(cfg))
+        province = province_for(cfg)
+        t0 = time.perf_counter()
+        m = OutreachModel(cfg, province)
         m.run()
         s = summary(m)
-        return {**{k: dig(s, k) for k in self.indicators}, "summary_sha256": summary_digest(s)}
+        return {**{k: dig(s, k) for k in self.indicators}, "summary_sha256": summary_digest(s),
+                MODEL_SECONDS: time.perf_counter() - t0}
 
 
 @dataclass(frozen=True)
@@ -142,17 +145,25 @@ class FunctionTask:
         return dict(self.fn(dict(job.values), job.seed))
 
 
-def run_chunk(task: Task, jobs: Sequence[Job]) -> tuple[list[dict], float]:
-    """Run ``jobs`` in this process; returns their rows (with ``id``) and the seconds they took."""
+MODEL_SECONDS = "_model_s"
+"""A task may add this key to a row: the seconds of the model itself (kept out of the results)."""
+
+
+def run_chunk(task: Task, jobs: Sequence[Job]) -> tuple[list[dict], dict]:
+    """Run ``jobs`` in this process; returns their rows (with ``id``) and timing: ``work_s``
+    (the whole chunk in this process) and ``model_s`` (the model itself, where the task says)."""
     t0 = time.perf_counter()
     rows = []
+    model_s = 0.0
     for j in jobs:
         try:
-            rows.append({"id": j.id, **task.run(j)})
+            row = task.run(j)
         except Exception as e:  # noqa: BLE001 - said in one line by run_batch, with the job
             raise JobError(f"run {j.id} ({j.arm}, seed {j.seed}, {dict(j.values)}) failed: "
                            f"{type(e).__name__}: {e}") from e
-    return rows, time.perf_counter() - t0
+        model_s += row.pop(MODEL_SECONDS, 0.0)
+        rows.append({"id": j.id, **row})
+    return rows, {"work_s": time.perf_counter() - t0, "model_s": model_s}
 
 
 class JobError(RuntimeError):
@@ -172,7 +183,9 @@ class BatchStats:
     launcher: str = "joblib"
     wall_s: float = 0.0
     work_s: float = 0.0
-    """Seconds the workers spent inside :func:`run_chunk` (the runs themselves)."""
+    """Seconds the workers spent inside :func:`run_chunk` (the runs, with loading provinces)."""
+    model_s: float = 0.0
+    """Seconds of the model itself (construction, steps, summary), where the task measures it."""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -181,10 +194,13 @@ class BatchStats:
 
     @property
     def overhead_per_run_s(self) -> float:
-        """Wall time x workers / runs - the mean run's time: what a run costs beyond itself."""
+        """(Wall time x workers - the model's own seconds) / runs: what a run costs beyond the
+        model itself (starting workers, imports, loading the province, sending chunks, writing
+        parts, idle workers at the end). Uses ``work_s`` when the task does not time the model."""
         if not self.ran:
             return float("nan")
-        return (self.wall_s * min(self.workers, self.chunks or 1) - self.work_s) / self.ran
+        inside = self.model_s or self.work_s
+        return (self.wall_s * min(self.workers, self.chunks or 1) - inside) / self.ran
 
     def as_dict(self) -> dict:
         return {**dataclasses.asdict(self), "runs_per_minute": self.runs_per_minute,
@@ -265,7 +281,7 @@ def _joblib_chunks(task: Task, pending: list[list[Job]], workers: int) -> Iterab
     yield from par(delayed(_with_chunk)(task, c) for c in pending)
 
 
-def _with_chunk(task: Task, chunk: list[Job]) -> tuple[list[Job], tuple[list[dict], float]]:
+def _with_chunk(task: Task, chunk: list[Job]) -> tuple[list[Job], tuple[list[dict], dict]]:
     return chunk, run_chunk(task, chunk)
 
 
@@ -345,10 +361,11 @@ def run_batch(task: Task, jobs: Sequence[Job], out: str | Path, *, workers: int 
         with Progress(label, len(jobs), enabled=progress) as bar:
             bar.done = stats.resumed
             try:
-                for chunk, (rows, seconds) in source:
+                for chunk, (rows, timing) in source:
                     _write_part(parts / part_name(chunk), rows)
                     stats.ran += len(chunk)
-                    stats.work_s += seconds
+                    stats.work_s += timing["work_s"]
+                    stats.model_s += timing["model_s"]
                     rate = 60 * stats.ran / max(time.perf_counter() - t0, 1e-9)
                     bar.step(f"({rate:.0f} runs/min)", n=len(chunk))
             except JobError as e:

@@ -7,6 +7,8 @@ Usage::
     python -m sim.bench --quick    # the same with fewer repeats (about 1 minute)
     python -m sim.bench --sweep    # 100-job sweep, joblib and basic launchers (about 3 minutes)
     python -m sim.bench --against REV   # full-scale year: this code against git revision REV
+    python -m sim.bench --batch    # many runs: the batch runner against Hydra multirun (about 2 minutes)
+    python -m sim.bench --batch --sobol   # ... and a Sobol analysis of 8 parameters, N = 256, scale 0.02
 
 Every measurement runs in a fresh process (``python -m sim.bench --child KIND ARGS``), so its
 peak resident set size (``ru_maxrss`` of the child) is its own; times are medians over repeated
@@ -37,6 +39,20 @@ processes. What is measured:
   overhead ``wall * workers / jobs - mean(model_s)`` and mean ``province_s``, and the variance
   ratio ``var(b - a) / (var(a) + var(b))`` of paired seeds, ``budget_plus_20`` vs
   ``baseline_2021``, on a few indicators.
+
+* **many runs** (``--batch``, issue #14): at scale 0.02, the model alone (construction, 12 steps
+  and the summary, in this process: median of 5), a Hydra multirun of 6 jobs (3 scenarios x 2
+  seeds, joblib launcher), the batch runner (:mod:`sim.batch`) on 42 runs of the same 3
+  scenarios (2 joblib workers), and re-running each when complete: the batch's resume in this
+  process and as the whole ``outreach-sim-sensitivity`` command, and Hydra's re-run of the
+  complete multirun. Runs per minute of each, their ratio (target: batch >= 5x Hydra), and the
+  batch's overhead per run: ``(wall x workers - the model's own seconds in the workers) / runs``
+  (target: <= 0.1 s; it holds worker start-up, imports, loading the province, sending chunks,
+  writing parts and idle workers at the end), also shown against the model alone in this
+  process (which a busy machine inflates). With
+  ``--sobol``: ``outreach-sim-sensitivity --method sobol --n 256`` on the 8 default parameters
+  of the uncertainty file, baseline only (2,560 runs; target: <= 20 minutes). Writes
+  ``results/bench/batch.json``.
 
 * **against a revision** (``--against REV``): the full-scale 12-month run of this code and of git
   revision ``REV`` (checked out into a temporary worktree and run by its own ``sim.bench`` child,
@@ -657,10 +673,136 @@ def against(rev: str, repeats: int, scale: float = 1.0) -> int:
     return 0 if r["all_pass"] else 1
 
 
+# ---------------------------------------------------------------- many runs (issue #14)
+BATCH_SCALE = 0.02
+BATCH_SCENARIOS = ("baseline_2021", "budget_plus_20", "need_based")
+BATCH_TARGETS = {"overhead_per_run_s": 0.1, "speedup_vs_hydra": 5.0, "resume_s": 2.0, "sobol_seconds": 20 * 60.0}
+
+
+def _timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+    wall = time.perf_counter() - t0
+    if res.returncode != 0:
+        sys.stderr.write(res.stdout[-2000:] + res.stderr[-3000:])
+        raise SystemExit(f"failed ({res.returncode}): {' '.join(cmd)}")
+    return wall, res
+
+
+def batch_bench(sobol: bool) -> int:
+    """The batch runner against Hydra multirun at scale 0.02 (see the module docstring)."""
+    import dataclasses
+
+    from sim.batch import Job, ModelTask, run_batch
+    from sim.compose import compose_run_config
+    from sim.metrics import summary
+    from sim.model import OutreachModel
+    from sim.province import build_province
+    from sim.sensitivity import INDICATORS
+
+    t_start = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="outreach-bench-batch-"))
+    env = os.environ | {"OUTREACH_SIM_CACHE": str(tmp / "cache"), "PYTHONHASHSEED": "0"}
+    os.environ["OUTREACH_SIM_CACHE"] = env["OUTREACH_SIM_CACHE"]
+    workers = 2
+    try:
+        small = [f"population.scale={BATCH_SCALE}", "progress=false"]
+        configs = {s: compose_run_config([f"scenario={s}", *small]) for s in BATCH_SCENARIOS}
+        province = build_province(configs["baseline_2021"].population, configs["baseline_2021"].network,
+                                  progress=False)
+        note("the model alone (5 runs) ...")
+        alone = []
+        for seed in range(1, 6):
+            t0 = time.perf_counter()
+            m = OutreachModel(dataclasses.replace(configs["baseline_2021"], seed=seed), province)
+            m.run()
+            summary(m)
+            alone.append(time.perf_counter() - t0)
+        model_s = statistics.median(alone)
+
+        note("Hydra multirun, 6 jobs ...")
+        sweep_dir = tmp / "hydra"
+        hydra_cmd = [sys.executable, "-m", "sim", "-m", f"scenario={','.join(BATCH_SCENARIOS)}", "seed=1,2", *small,
+                     f"hydra.sweep.dir={sweep_dir}"]
+        hydra_s, _ = _timed(hydra_cmd, env)
+        hydra_resume_s, _ = _timed(hydra_cmd, env)
+
+        note("batch runner, 42 runs ...")
+        jobs = [Job(i, s, seed) for i, (seed, s) in enumerate((seed, s) for seed in range(1, 15)
+                                                             for s in BATCH_SCENARIOS)]
+        task = ModelTask(configs, INDICATORS)
+        _, stats = run_batch(task, jobs, tmp / "batch", workers=workers, progress=False)
+        t0 = time.perf_counter()
+        _, again = run_batch(task, jobs, tmp / "batch", workers=workers, progress=False)
+        batch_resume_s = time.perf_counter() - t0
+        assert again.ran == 0
+
+        note("outreach-sim-sensitivity, complete, re-run ...")
+        sens = [sys.executable, "-m", "sim.sensitivity", "--method", "morris", "--n", "2", "--params",
+                "diffusion.q,diffusion.p_ext", "--out", str(tmp / "sens"), *small]
+        _timed(sens, env)
+        command_resume_s, _ = _timed(sens, env)
+
+        hydra_rpm = 60 * 6 / hydra_s
+        batch_rpm = stats.runs_per_minute
+        overhead = stats.overhead_per_run_s  # wall x workers - the model's own seconds in the workers, per run
+        vs_alone = stats.wall_s * workers / stats.ran - model_s
+        r = {"benchmark": "many runs (issue #14)", "scale": BATCH_SCALE, "scenarios": BATCH_SCENARIOS,
+             "workers": workers, "model_alone_s": model_s, "model_alone_all_s": alone,
+             "hydra": {"jobs": 6, "seconds": hydra_s, "runs_per_minute": hydra_rpm, "complete_rerun_s": hydra_resume_s},
+             "batch": {**stats.as_dict(), "overhead_per_run_vs_model_alone_s": vs_alone,
+                       "model_in_workers_per_run_s": stats.model_s / stats.ran,
+                       "complete_resume_s": batch_resume_s, "command_complete_rerun_s": command_resume_s},
+             "speedup_vs_hydra": batch_rpm / hydra_rpm}
+        checks = [
+            {"target": f"batch overhead per run <= {BATCH_TARGETS['overhead_per_run_s']:g} s", "value": overhead,
+             "unit": "s", "ok": overhead <= BATCH_TARGETS["overhead_per_run_s"]},
+            {"target": f"batch runs/min >= {BATCH_TARGETS['speedup_vs_hydra']:g}x Hydra multirun's",
+             "value": r["speedup_vs_hydra"], "unit": "x",
+             "ok": r["speedup_vs_hydra"] >= BATCH_TARGETS["speedup_vs_hydra"]},
+            {"target": f"complete batch resumed in <= {BATCH_TARGETS['resume_s']:g} s", "value": batch_resume_s,
+             "unit": "s", "ok": batch_resume_s <= BATCH_TARGETS["resume_s"]},
+        ]
+        if sobol:
+            note("Sobol, 8 parameters, N = 256 (2,560 runs) ...")
+            sobol_cmd = [sys.executable, "-m", "sim.sensitivity", "--method", "sobol", "--n", "256",
+                         "--out", str(tmp / "sobol"), *small]
+            sobol_s, res = _timed(sobol_cmd, env)
+            r["sobol"] = {"parameters": 8, "n": 256, "runs": 2560, "seconds": sobol_s,
+                          "summary": res.stdout.strip().splitlines()[:14]}
+            checks.append({"target": f"Sobol, 8 parameters, N = 256, in <= {BATCH_TARGETS['sobol_seconds'] / 60:g} min",
+                           "value": sobol_s, "unit": "s", "ok": sobol_s <= BATCH_TARGETS["sobol_seconds"]})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    r.update({"targets": BATCH_TARGETS, "checks": checks, "all_pass": all(c["ok"] for c in checks),
+              "date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git_commit(), "machine": machine(),
+              "total_seconds": time.perf_counter() - t_start})
+    b, h = r["batch"], r["hydra"]
+    lines = [f"scale {BATCH_SCALE}, {workers} workers; the model alone: {model_s:.3f} s a run (median of 5)",
+             f"{'':<24} {'runs':>5} {'wall s':>8} {'runs/min':>9} {'re-run complete s':>18}",
+             f"{'Hydra multirun':<24} {6:>5} {h['seconds']:>8.1f} {h['runs_per_minute']:>9.1f} "
+             f"{h['complete_rerun_s']:>18.2f}",
+             f"{'batch runner':<24} {b['ran']:>5} {b['wall_s']:>8.1f} {b['runs_per_minute']:>9.1f} "
+             f"{b['complete_resume_s']:>18.2f}",
+             f"batch / Hydra runs per minute: {r['speedup_vs_hydra']:.1f}x; batch overhead per run "
+             f"{overhead:.3f} s (wall x workers - the model's own seconds in the workers, per run; the model took "
+             f"{stats.model_s / stats.ran:.3f} s a run there); against the model alone here: {vs_alone:.3f} s; "
+             f"outreach-sim-sensitivity re-run when complete: {b['command_complete_rerun_s']:.2f} s (whole command)"]
+    if sobol:
+        lines.append(f"Sobol, 8 parameters, N = 256: 2,560 runs in {r['sobol']['seconds'] / 60:.1f} min")
+    lines += ["", *format_checks(checks)]
+    print("\n".join(lines))
+    path = write("batch.json", r)
+    print(f"\nwrote {path.relative_to(ROOT)} in {r['total_seconds']:.0f} s")
+    return 0 if r["all_pass"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats (under 2 minutes)")
     ap.add_argument("--sweep", action="store_true", help="the 100-job sweep overhead (issue #6) instead")
+    ap.add_argument("--batch", action="store_true", help="many runs: the batch runner against Hydra multirun")
+    ap.add_argument("--sobol", action="store_true", help="with --batch: also time a Sobol analysis (2,560 runs)")
     ap.add_argument("--against", metavar="REV", help="full-scale year of this code against git revision REV")
     ap.add_argument("--repeats", type=int, default=3, help="runs of each side with --against (default 3)")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "ARGS_JSON"), help=argparse.SUPPRESS)
@@ -671,6 +813,8 @@ def main(argv: list[str] | None = None) -> int:
         kind, raw = args.child
         print(json.dumps(child(kind, json.loads(raw))))
         return 0
+    if args.batch:
+        return batch_bench(args.sobol)
     return sweep() if args.sweep else bench(args.quick)
 
 
