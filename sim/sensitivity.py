@@ -19,10 +19,13 @@ indices are computed for each indicator's level in every arm and for each paired
 
 **Robustness** (``robustness.csv``): for each scenario and indicator, the share of design points
 (plausible worlds) in which the scenario is better than the baseline (higher coverage; lower cost
-and Gini), and worse; ties (no change) are neither. Its 90 % interval is a percentile bootstrap
-over the design's independent blocks (Morris trajectories; Sobol's rows ``A_j, AB_j, B_j``), since
-points within a block share coordinates. All points count: each is a draw from the parameters'
-joint distribution (Morris points only approximately: they sit on a grid).
+and Gini), and worse; differences smaller than ``--material`` (0.1 percentage point of coverage;
+0.1 % of the baseline's cost or Gini) are no material change and count as neither. A ranking is
+robust when one share reaches :data:`ROBUST` (90 %); it *reverses* when the scenario is better
+in at least 10 % of worlds and worse in at least 10 % (:func:`ranking_class`). Its 90 % interval
+is a percentile bootstrap over the design's independent blocks (Morris trajectories; Sobol's rows
+``A_j, AB_j, B_j``), since points within a block share coordinates. All points count: each is a
+draw from the parameters' joint distribution (Morris points only approximately: they sit on a grid).
 
 **What to measure first** (``measure_first.csv``): for each scenario and indicator, the expected
 value of partial perfect information of each parameter, in the indicator's units:
@@ -34,7 +37,8 @@ in :data:`EVPPI_BINS` quantile bins); with few points per group it is biased upw
 The total sensitivity index of ``d`` (Sobol ``ST``; Morris ``mu_star``) is listed beside it. The
 sentence for a scenario names the coverage indicator with the largest expected value of perfect
 information (EVPI, the most at stake in the ranking) and the parameter with the largest EVPPI
-on it.
+on it, among the indicators whose ranking reverses; a parameter carrying less than
+:data:`DECISIVE` (20 %) of it is not named as the one to measure.
 
 **Files** under ``--out``: ``runs.parquet`` (one row per run: design point, block, scenario,
 seed, parameter values, indicators, the summary's SHA-256), ``indices.csv`` (method, output,
@@ -266,13 +270,21 @@ def signed_differences(means: dict[str, pd.DataFrame], arm: str, baseline: str, 
     return better_sign(ind) * (means[arm][ind].to_numpy() - means[baseline][ind].to_numpy())
 
 
-def tie_tolerance(means: dict[str, pd.DataFrame], baseline: str, ind: str) -> float:
-    """Differences smaller than this are ties (rounding of sums in floating point)."""
-    return 1e-9 * max(1.0, float(np.nanmax(np.abs(means[baseline][ind].to_numpy()))))
+MATERIAL = 0.001
+"""Smallest difference that counts as a change: 0.1 percentage point of coverage; for other
+indicators 0.1 % of the baseline's mean (``--material`` sets it)."""
+
+
+def tie_tolerance(means: dict[str, pd.DataFrame], baseline: str, ind: str, material: float = MATERIAL) -> float:
+    """Differences smaller than this are ties: no material change (coverage: ``material`` itself,
+    a share; other indicators: ``material`` times the baseline's mean)."""
+    if ind.startswith("coverage."):
+        return material
+    return material * float(np.nanmean(np.abs(means[baseline][ind].to_numpy())))
 
 
 def robustness_table(design: Design, means: dict[str, pd.DataFrame], baseline: str,
-                     indicators: Sequence[str]) -> pd.DataFrame:
+                     indicators: Sequence[str], material: float = MATERIAL) -> pd.DataFrame:
     """``robustness.csv``: per scenario and indicator, the share of worlds where it beats the baseline."""
     rows = []
     for arm in means:
@@ -280,12 +292,12 @@ def robustness_table(design: Design, means: dict[str, pd.DataFrame], baseline: s
             continue
         for ind in indicators:
             d = signed_differences(means, arm, baseline, ind)
-            tol = tie_tolerance(means, baseline, ind)
+            tol = tie_tolerance(means, baseline, ind, material)
             p, lo, hi = bootstrap_share(d > tol, design.block)
             worse, wlo, whi = bootstrap_share(d < -tol, design.block)
             raw = means[arm][ind].to_numpy() - means[baseline][ind].to_numpy()
             rows.append({"scenario": arm, "baseline": baseline, "indicator": ind,
-                         "better": "lower" if better_sign(ind) < 0 else "higher", "worlds": len(d),
+                         "better": "lower" if better_sign(ind) < 0 else "higher", "worlds": len(d), "material": tol,
                          "p_better": p, "p_better_low": lo, "p_better_high": hi,
                          "p_worse": worse, "p_worse_low": wlo, "p_worse_high": whi,
                          "mean_difference": float(raw.mean()), "difference_p05": float(np.quantile(raw, 0.05)),
@@ -323,9 +335,10 @@ def evpi(d: np.ndarray) -> float:
 
 
 def measure_first_table(design: Design, means: dict[str, pd.DataFrame], baseline: str, indicators: Sequence[str],
-                        idx: pd.DataFrame) -> pd.DataFrame:
+                        idx: pd.DataFrame, material: float = MATERIAL) -> pd.DataFrame:
     """``measure_first.csv``: per scenario, indicator and parameter: EVPPI, its share of the EVPI,
-    the total sensitivity index of the paired difference and the parameter's rank."""
+    the total sensitivity index of the paired difference and the parameter's rank. Differences
+    below the material size count as zero (a flip of no material size is not worth measuring)."""
     total = "ST" if design.method == "sobol" else "mu_star"
     rows = []
     for arm in means:
@@ -333,6 +346,7 @@ def measure_first_table(design: Design, means: dict[str, pd.DataFrame], baseline
             continue
         for ind in indicators:
             d = signed_differences(means, arm, baseline, ind)
+            d = np.where(np.abs(d) < tie_tolerance(means, baseline, ind, material), 0.0, d)
             full = evpi(d)
             sel = idx[(idx["kind"] == "paired_difference") & (idx["scenario"] == arm) & (idx["indicator"] == ind)
                       & (idx["index"] == total)].set_index("parameter")["value"]
@@ -349,41 +363,94 @@ def measure_first_table(design: Design, means: dict[str, pd.DataFrame], baseline
 
 
 def _fmt_value(ind: str, v: float) -> str:
+    """An amount of an indicator in its units, to 3 significant figures."""
     if ind.startswith("coverage."):
-        return f"{100 * v:.2f} pp"
+        return f"{100 * v:.3g} pp"
     if ind.startswith("cost."):
-        return f"{v / 1e6:.2f} M yuan"
-    return f"{v:.4f}"
+        return f"{v / 1e6:.3g} M yuan"
+    return f"{v:.3g}"
+
+
+ROBUST = 0.9
+"""A ranking is robust when the scenario is better (or worse) in at least this share of worlds."""
+DECISIVE = 0.2
+"""A parameter decides a ranking when it carries at least this share of the EVPI."""
+
+
+def ranking_class(p_better: float, p_worse: float) -> str:
+    """How a scenario ranks against the baseline on one indicator across plausible worlds:
+    ``better`` or ``worse`` (in at least :data:`ROBUST` of them), ``mixed`` (better in at least
+    ``1 - ROBUST`` and worse in at least ``1 - ROBUST``: the ranking reverses), ``better_or_same``,
+    ``worse_or_same`` (one-sided, otherwise no material change) or ``same``."""
+    if p_better >= ROBUST:
+        return "better"
+    if p_worse >= ROBUST:
+        return "worse"
+    if min(p_better, p_worse) >= 1 - ROBUST:
+        return "mixed"
+    if p_better == 0 and p_worse == 0:
+        return "same"
+    return "better_or_same" if p_better >= p_worse else "worse_or_same"
 
 
 def sentences(robust: pd.DataFrame, first: pd.DataFrame) -> dict[str, str]:
-    """One sentence per scenario: how sure its ranking is and what to measure first."""
+    """One sentence per scenario: how sure its ranking is on the coverage indicators and, where a
+    ranking reverses across worlds, what to measure first (for the reversing indicator with the
+    largest EVPI)."""
     out = {}
     for arm, g in robust.groupby("scenario", sort=False):
-        cov = g[g["indicator"].str.startswith("coverage.")]
-        f = first[(first["scenario"] == arm) & (first["rank"] == 1) & first["indicator"].str.startswith("coverage.")]
-        f = f.sort_values("evpi", ascending=False, kind="stable")
         base = g["baseline"].iloc[0]
-        if f.empty or f["evpi"].iloc[0] <= 0:
-            wins = cov[cov["p_better"] >= 0.999]["indicator"].str.removeprefix("coverage.").tolist()
-            loses = cov[cov["p_worse"] >= 0.999]["indicator"].str.removeprefix("coverage.").tolist()
-            what = []
-            if wins:
-                what.append(f"better on {', '.join(wins)}")
-            if loses:
-                what.append(f"worse on {', '.join(loses)}")
-            rest = "no other coverage changes" if what else "no coverage indicator changes"
-            out[arm] = (f"{arm} vs {base}: the ranking is the same in every sampled world "
-                        f"({'; '.join(what) + '; ' if what else ''}{rest}); no single measurement would change it.")
+        cov = g[g["indicator"].str.startswith("coverage.")].copy()
+        cov["class"] = [ranking_class(b, w) for b, w in zip(cov["p_better"], cov["p_worse"], strict=True)]
+        name = {i: i.removeprefix("coverage.") for i in cov["indicator"]}
+        mixed = cov[cov["class"] == "mixed"]
+        if mixed.empty:
+            groups = [("better on", "better", "p_better"), ("worse on", "worse", "p_worse"),
+                      ("better or unchanged on", "better_or_same", "p_better"),
+                      ("worse or unchanged on", "worse_or_same", "p_worse")]
+            parts = []
+            for label, cls, col in groups:
+                sel = cov[cov["class"] == cls]
+                if len(sel):
+                    parts.append(f"{label} " + ", ".join(f"{name[i]} ({100 * p:.0f} %)"
+                                                         for i, p in zip(sel["indicator"], sel[col], strict=True)))
+            if (cov["class"] == "same").any():
+                parts.append("no material change on the rest")
+            text = f"{arm} vs {base}: no coverage ranking reverses across plausible worlds ({'; '.join(parts)})"
+            sided = cov[cov["class"].isin(["better_or_same", "worse_or_same"])]
+            if sided.empty:
+                out[arm] = text + "; no measurement is needed to choose."
+                continue
+            # one-sided: whether the scenario changes anything at all depends on the world; name the
+            # parameter that drives the largest such change most (total index of its paired difference)
+            ind = sided.loc[sided["mean_difference"].abs().idxmax(), "indicator"]
+            f = first[(first["scenario"] == arm) & (first["indicator"] == ind)].dropna(subset=["total_index_value"])
+            if f.empty:
+                out[arm] = text + "."
+                continue
+            top = f.loc[f["total_index_value"].idxmax()]
+            out[arm] = (f"{text}; whether it changes {name[ind]} at all turns most on {top['parameter']} (largest "
+                        f"{top['total_index']} of the paired difference): measure it first.")
+            continue
+        f = first[(first["scenario"] == arm) & (first["rank"] == 1) & first["indicator"].isin(mixed["indicator"])]
+        f = f.sort_values("evpi", ascending=False, kind="stable")
+        ind = f["indicator"].iloc[0] if len(f) else mixed["indicator"].iloc[0]
+        r = cov[cov["indicator"] == ind].iloc[0]
+        head = (f"{arm} vs {base}: the ranking reverses on {name[ind]} (better in {100 * r['p_better']:.0f} % of "
+                f"plausible worlds, 90 % interval {100 * r['p_better_low']:.0f}-{100 * r['p_better_high']:.0f} %, "
+                f"worse in {100 * r['p_worse']:.0f} %)")
+        if not len(f) or f["evpi"].iloc[0] <= 0:
+            out[arm] = head + "."
             continue
         top = f.iloc[0]
-        ind = top["indicator"]
-        r = g[g["indicator"] == ind].iloc[0]
-        out[arm] = (f"{arm} vs {base}: least sure on {ind.removeprefix('coverage.')} (better in "
-                    f"{100 * r['p_better']:.0f} % of plausible worlds, 90 % interval {100 * r['p_better_low']:.0f}-"
-                    f"{100 * r['p_better_high']:.0f} %, worse in {100 * r['p_worse']:.0f} %); measure "
-                    f"{top['parameter']} first (it carries {100 * top['evppi_share']:.0f} % of the "
-                    f"{_fmt_value(ind, top['evpi'])} the ranking puts at stake).")
+        stake = _fmt_value(ind, top["evpi"])
+        if top["evppi_share"] >= DECISIVE:
+            out[arm] = (f"{head}; measure {top['parameter']} first (it carries {100 * top['evppi_share']:.0f} % of "
+                        f"the {stake} the ranking puts at stake).")
+        else:
+            out[arm] = (f"{head}; no single parameter decides it (the largest share of the {stake} at stake, "
+                        f"{top['parameter']}'s, is {100 * top['evppi_share']:.0f} %): it turns on several "
+                        "parameters together or on chance.")
     return out
 
 
@@ -399,12 +466,13 @@ class Result:
     stats: object
 
 
-def analyse(design: Design, runs: pd.DataFrame, baseline: str, indicators: Sequence[str], seed: int = 1):
+def analyse(design: Design, runs: pd.DataFrame, baseline: str, indicators: Sequence[str], seed: int = 1,
+            material: float = MATERIAL):
     """Indices, robustness, what to measure first and the sentences from a finished ``runs`` table."""
     means = point_means(runs, indicators)
     idx = indices_table(design, means, baseline, indicators, seed=seed)
-    robust = robustness_table(design, means, baseline, indicators)
-    first = measure_first_table(design, means, baseline, indicators, idx)
+    robust = robustness_table(design, means, baseline, indicators, material)
+    first = measure_first_table(design, means, baseline, indicators, idx, material)
     return idx, robust, first, sentences(robust, first) if len(robust) else {}
 
 
@@ -534,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--uncertainty", default=None, help="an uncertainty file (default: the package's)")
     ap.add_argument("--seeds", default=None, help="seeds of every design point, e.g. 1,2 (default: the config's seed)")
     ap.add_argument("--levels", type=int, default=4, help="Morris grid levels (default 4)")
+    ap.add_argument("--material", type=float, default=MATERIAL,
+                    help="smallest change that counts: a share of coverage (default 0.001 = 0.1 pp); for cost and "
+                         "Gini, a share of the baseline's mean")
     ap.add_argument("--sample-seed", type=int, default=1, help="seed of the design and the bootstraps (default 1)")
     ap.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     ap.add_argument("--launcher", default="joblib", help=f"one of {list(LAUNCHERS)} (default joblib)")
@@ -548,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError("--launcher", args.launcher, f"must be one of {list(LAUNCHERS)}")
         if args.workers is not None:
             check_range("--workers", args.workers, 1, 1024)
+        check_range("--material", args.material, 0, 1)
         scenarios = _names(args.scenarios) or []
         configs = scenario_configs(scenarios, args.overrides, args.baseline, args.config_dir)
         base_cfg = configs[args.baseline]
@@ -565,7 +637,8 @@ def main(argv: list[str] | None = None) -> int:
                                 label=f"{args.method} runs", before=lambda: prebuild(configs))
         print_stats(stats)
         runs = runs_table(design, jobs, rows)
-        idx, robust, first, sent = analyse(design, runs, args.baseline, INDICATORS, seed=args.sample_seed)
+        idx, robust, first, sent = analyse(design, runs, args.baseline, INDICATORS, seed=args.sample_seed,
+                                           material=args.material)
         res = Result(design, runs, idx, robust, first, sent, stats)
         import sim
         from sim.results import git_commit
@@ -573,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         meta = {"method": args.method, "n": args.n, "levels": args.levels if args.method == "morris" else None,
                 "points": len(design.unit), "runs": len(runs), "baseline": args.baseline,
                 "scenarios": list(configs), "seeds": seeds, "sample_seed": args.sample_seed,
+                "material": args.material,
                 "scale": base_cfg.population.scale, "months": base_cfg.months, "overrides": args.overrides,
                 "indicators": list(INDICATORS), "params": [p.as_dict() for p in params],
                 "uncertainty_file": unc.path, "robustness_level": LEVEL, "index_level": SALIB_CONF,

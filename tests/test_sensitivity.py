@@ -128,7 +128,9 @@ def test_robustness_and_measure_first_on_hand_built_runs():
     assert first[(first["indicator"] == "coverage.youth_education") & (first["parameter"] == "b")][
         "evppi_share"].iloc[0] < 0.1
     sentence = S.sentences(rob.reset_index(), first)["s"]
-    assert "least sure on youth_education" in sentence and "measure a first" in sentence
+    assert "the ranking reverses on youth_education (better in 52 %" in sentence and "measure a first" in sentence
+    assert S.ranking_class(0.95, 0.0) == "better" and S.ranking_class(0.3, 0.2) == "mixed"
+    assert S.ranking_class(0.3, 0.05) == "better_or_same" and S.ranking_class(0.0, 0.0) == "same"
 
 
 # ---------------------------------------------------------------------------- the command

@@ -31,6 +31,14 @@ written. A ``summary.json`` that is not a JSON object counts as incomplete; runs
 package versions or git commits are kept apart (one line says so, see :mod:`sim.compare`). Text
 from the runs (scenario names) is escaped in ``memo.md`` as in ``memo.html``.
 
+**Sensitivity folders.** A folder holding ``sensitivity.json`` (written by
+``outreach-sim-sensitivity``) is read as a sensitivity analysis, alone or beside run and sweep
+folders: the memo gets an uncertainty section (what was varied, which conclusions are robust,
+what to measure first, its figures; :mod:`~sim.report.uncertainty`) after its figures. Given only
+sensitivity folders, the memo is the question, that section and a provenance footer. A
+sensitivity folder without ``indices.csv``, ``robustness.csv`` or ``measure_first.csv`` is bad
+input (one line, exit status 2).
+
 The steps, one module each: :mod:`~sim.report.plan` (what sections and figures the runs call
 for), :mod:`~sim.report.figures` and :mod:`~sim.report.assemble` (the figures with their
 captions; the memo's text and tables), :mod:`~sim.report.render` (markdown and HTML).
@@ -49,15 +57,21 @@ from sim.report.assemble import build_memo
 from sim.report.figures import draw_figures
 from sim.report.plan import make_plan
 from sim.report.render import render_html, render_md
+from sim.report.uncertainty import draw_parts, is_sensitivity_dir, load_sensitivity, uncertainty_report
 from sim.runs import check_out_dir, runs_table, version_note
 
 
 def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", out: str | Path | None = None,
            indicator: str | None = None, target: float = 0.8, log=print) -> dict:
     """Write the memo and figures; returns the paths. Raises :class:`UserError` on bad input."""
-    runs, missing, failed = runs_table(dirs)
+    sensitivities = [load_sensitivity(d) for d in dirs if is_sensitivity_dir(d)]
+    run_dirs = [d for d in dirs if not is_sensitivity_dir(d)]
+    if not run_dirs:
+        return uncertainty_report(sensitivities, out=Path(out) if out else Path(dirs[0]) / "report", lang=lang,
+                                  indicator=indicator, baseline=baseline, log=log)
+    runs, missing, failed = runs_table(run_dirs)
     if runs.empty:
-        raise UserError(f"no complete runs under {', '.join(map(str, dirs))} "
+        raise UserError(f"no complete runs under {', '.join(map(str, run_dirs))} "
                         f"({len(missing)} incomplete, {len(failed)} failed)")
     if target > 1:
         target = target / 100
@@ -65,6 +79,8 @@ def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", ou
         raise UserError(f"--target {target}: must be a share in (0, 1] or a percentage in (1, 100]")
     out = Path(out) if out else Path(dirs[0]) / "report"
     plan = make_plan(runs, baseline, indicator, target)  # bad input is refused before anything is written
+    if sensitivities:
+        plan.sections.insert(plan.sections.index("provenance"), "uncertainty")
     check_out_dir(out)
     note = version_note(runs)
     if note:
@@ -78,17 +94,19 @@ def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", ou
         old.unlink()
     with plots.style(lang):
         figures = draw_figures(plan, runs, cmp, lang, fig_dir, log)
-    memo = build_memo(plan, runs, cmp, figures, lang, [str(d) for d in dirs], missing, failed)
+        parts = draw_parts(sensitivities, lang, fig_dir, indicator=indicator, prefer=plan.indicator, log=log)
+    memo = build_memo(plan, runs, cmp, figures, lang, [str(d) for d in run_dirs], missing, failed, parts)
     out.mkdir(parents=True, exist_ok=True)
     md, page = out / "memo.md", out / "memo.html"
     md.write_text(render_md(memo, out), encoding="utf-8")
     page.write_text(render_html(memo), encoding="utf-8")
-    return {"html": page, "md": md, "figures": fig_dir, "n_figures": len(figures)}
+    return {"html": page, "md": md, "figures": fig_dir, "n_figures": len(figures) + sum(len(p.figures) for p in parts)}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="outreach-sim-report", description=__doc__.split("\n\n")[1])
-    ap.add_argument("dirs", nargs="+", metavar="RUN_OR_SWEEP_DIR", help="run or sweep folders")
+    ap.add_argument("dirs", nargs="+", metavar="RUN_OR_SWEEP_DIR",
+                    help="run or sweep folders, and sensitivity folders (outreach-sim-sensitivity --out)")
     ap.add_argument("--baseline", default=None,
                     help="baseline scenario NAME, or key=value[,key=value] "
                          "(default: baseline_2021 if present)")

@@ -257,6 +257,8 @@ class Inputs:
     dirs: list[str]
     missing: list
     failed: list
+    uncertainty: list = field(default_factory=list)
+    """Sensitivity folders with their figures (:class:`sim.report.uncertainty.Part`)."""
     labels: dict[str, str] = field(init=False)
 
     def __post_init__(self):
@@ -436,6 +438,12 @@ def _figures(memo: Memo, x: Inputs) -> None:
         memo.add("figure", f, n)
 
 
+def _uncertainty(memo: Memo, x: Inputs) -> None:
+    from sim.report.uncertainty import add_section
+
+    add_section(memo, x.uncertainty, x.lang, first_figure=len(x.figures) + 1)
+
+
 def _provenance(memo: Memo, x: Inputs) -> None:
     runs = x.runs
     memo.add("h2", x.t("h_provenance"))
@@ -443,6 +451,11 @@ def _provenance(memo: Memo, x: Inputs) -> None:
     versions = sorted({str(v) for v in runs["package_version"].dropna()}) or ["?"]
     memo.add("p", x.t("p_runs", n=len(runs), dirs=", ".join(x.dirs), miss=len(x.missing), fail=len(x.failed)))
     memo.add("p", x.t("p_version", v=", ".join(versions), c=", ".join(commits)))
+    if x.uncertainty:
+        from sim.report.uncertainty import provenance_text as sensitivity_provenance
+
+        for part in x.uncertainty:
+            memo.add("p", sensitivity_provenance(part, x.lang))
     memo.add("p", x.t("p_seeds", s=seeds_text(runs["seed"]),
                       sc=", ".join(sorted({f"{v:g}" for v in runs["scale"].dropna()})),
                       m=", ".join(sorted({str(int(v)) for v in runs["months"].dropna()}))))
@@ -458,14 +471,16 @@ def _provenance(memo: Memo, x: Inputs) -> None:
 
 SECTIONS = {"question": _question, "scenarios": _scenarios, "headline_scenarios": _headline_scenarios,
             "headline_sweep": _headline_sweep, "headline_single": _headline_single, "costs": _costs,
-            "cost_per_family": _cost_per_family, "figures": _figures, "provenance": _provenance}
+            "cost_per_family": _cost_per_family, "figures": _figures, "uncertainty": _uncertainty,
+            "provenance": _provenance}
 """Section of :data:`sim.report.plan.SECTIONS` -> the function adding its blocks."""
 
 
 def build_memo(plan: Plan, runs: pd.DataFrame, cmp: pd.DataFrame | None, figures: list[FigureEntry],
-               lang: str, dirs: list[str], missing: list, failed: list) -> Memo:
-    """The memo's blocks, section by section as ``plan.sections`` lists them."""
-    x = Inputs(plan, runs, cmp, figures, lang, dirs, missing, failed)
+               lang: str, dirs: list[str], missing: list, failed: list, uncertainty: list | None = None) -> Memo:
+    """The memo's blocks, section by section as ``plan.sections`` lists them (``uncertainty``: the
+    sensitivity folders of the uncertainty section, :class:`sim.report.uncertainty.Part`)."""
+    x = Inputs(plan, runs, cmp, figures, lang, dirs, missing, failed, list(uncertainty or []))
     if plan.multi:
         what = x.t("what_multi", n=runs["scenario"].nunique(), base=x.base_label)
     elif plan.sweep:
