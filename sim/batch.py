@@ -20,7 +20,9 @@ in an already composed config (:func:`sim.compose.with_overrides`, microseconds)
   through a temporary file renamed into place, so a kill leaves no half-written file; re-running
   the same batch into the same folder runs only the chunks without a part (finished chunks are
   kept; the runs of chunks in flight at the kill are redone). ``batch.json`` holds the batch's
-  fingerprint (task and jobs); a folder holding another batch is refused in one line.
+  fingerprint (task and jobs); a folder holding another batch is refused in one line. A joblib
+  worker whose driver is killed ends before its next run (it checks the driver's pid), so no
+  worker runs on for nobody.
 * **Progress**: a one-line bar (runs done, runs a minute) on a terminal.
 
 The rows come back sorted by job id, whatever order chunks finished in.
@@ -149,13 +151,30 @@ MODEL_SECONDS = "_model_s"
 """A task may add this key to a row: the seconds of the model itself (kept out of the results)."""
 
 
-def run_chunk(task: Task, jobs: Sequence[Job]) -> tuple[list[dict], dict]:
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def run_chunk(task: Task, jobs: Sequence[Job], driver: int | None = None) -> tuple[list[dict], dict]:
     """Run ``jobs`` in this process; returns their rows (with ``id``) and timing: ``work_s``
-    (the whole chunk in this process) and ``model_s`` (the model itself, where the task says)."""
+    (the whole chunk in this process) and ``model_s`` (the model itself, where the task says).
+
+    ``driver``: the pid of the process that sent the chunk (joblib workers on this machine). When
+    it is gone (killed), the worker ends at once instead of running on for nobody: nothing of
+    the chunk would be kept, as only the driver writes parts.
+    """
     t0 = time.perf_counter()
     rows = []
     model_s = 0.0
     for j in jobs:
+        if driver is not None and not _pid_alive(driver):
+            os._exit(0)
         try:
             row = task.run(j)
         except Exception as e:  # noqa: BLE001 - said in one line by run_batch, with the job
@@ -278,11 +297,11 @@ def _joblib_chunks(task: Task, pending: list[list[Job]], workers: int) -> Iterab
             yield c, run_chunk(task, c)
         return
     par = Parallel(n_jobs=workers, return_as="generator_unordered")
-    yield from par(delayed(_with_chunk)(task, c) for c in pending)
+    yield from par(delayed(_with_chunk)(task, c, os.getpid()) for c in pending)
 
 
-def _with_chunk(task: Task, chunk: list[Job]) -> tuple[list[Job], tuple[list[dict], dict]]:
-    return chunk, run_chunk(task, chunk)
+def _with_chunk(task: Task, chunk: list[Job], driver: int) -> tuple[list[Job], tuple[list[dict], dict]]:
+    return chunk, run_chunk(task, chunk, driver)
 
 
 def _ray_chunks(task: Task, pending: list[list[Job]], workers: int,

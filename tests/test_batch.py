@@ -133,12 +133,18 @@ def test_killing_part_way_and_rerunning_gives_the_same_runs_as_an_uninterrupted_
     full = sensitivity([*SENS, "--out", str(tmp_path / "full"), "--workers", "1"], env)
     assert full.wait(timeout=300) == 0, full.stderr.read()
     killed = tmp_path / "killed"
-    p = sensitivity([*SENS, "--out", str(killed), "--workers", "1"], env)
+    p = sensitivity([*SENS, "--out", str(killed), "--workers", "2"], env)
     deadline = time.time() + 120
     while time.time() < deadline and len(list((killed / "batch" / "parts").glob("part-*.parquet"))) < 2:
         time.sleep(0.05)
+    workers = _loky_workers(p.pid)
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=30)
+    assert workers, "the batch ran no worker processes"
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.2)
+    assert not any(_alive(w) for w in workers), "workers ran on after their driver was killed"
     parts = list((killed / "batch" / "parts").glob("part-*.parquet"))
     assert len(parts) >= 2 and not (killed / "runs.parquet").exists(), "killed too late to test resuming"
     again = sensitivity([*SENS, "--out", str(killed), "--workers", "2"], env)
@@ -148,6 +154,27 @@ def test_killing_part_way_and_rerunning_gives_the_same_runs_as_an_uninterrupted_
     pd.testing.assert_frame_equal(a, b)
     for name in ("indices.csv", "robustness.csv", "measure_first.csv"):
         assert (tmp_path / "full" / name).read_bytes() == (killed / name).read_bytes(), name
+
+
+def _loky_workers(pid: int) -> list[int]:
+    """The loky worker processes among ``pid``'s children."""
+    out = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid \
+                    and b"LokyProcess" in (d / "cmdline").read_bytes():
+                out.append(int(d.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def _free_port() -> int:
