@@ -6,23 +6,32 @@ This module owns:
   finds it from any folder), and the dataclass schemas registered in Hydra's ConfigStore
   (:func:`register_schemas`);
 * :func:`compose_run_config` (one job) and :func:`compose_jobs` (every job of a sweep command
-  line such as ``seed=1,2,3``): Hydra composition exactly as ``outreach-sim`` does it, with an
-  optional extra config folder (``--config-dir``) searched after the package's own; every
-  error becomes one :class:`~sim.errors.UserError` line naming the key and what is allowed.
+  line such as ``seed=1,2,3``, split by :func:`expand_jobs` as Hydra's sweeper splits it): Hydra
+  composition exactly as ``outreach-sim`` does it, with an optional extra config folder
+  (``--config-dir``) searched after the package's own; jobs that differ only in plain values
+  share one composition of their defaults list (a sweep's pre-check costs one Hydra composition
+  per scenario, not per job); every error becomes one :class:`~sim.errors.UserError` line
+  naming the key and what is allowed.
   ``outreach-sim``'s pre-check, ``outreach-sim-validate``/``-calibrate``/``-marginal``,
   ``python -m sim.province``, the benchmark and the regression baseline all compose here;
 * :func:`with_overrides`: replace values of a RunConfig that is already composed, without
   Hydra (calibration and marginal values change a few parameters for many runs);
-* :data:`NEUTRAL_KEYS`: the keys that do not affect results.
+* :data:`NEUTRAL_KEYS`: the keys that do not affect results, and :func:`config_hash`, the hash
+  of the rest;
+* what a command line may override (:data:`HYDRA_OVERRIDES`, :data:`LAUNCHER_KEYS`,
+  :func:`check_override_keys`) and what a config file may hold (:func:`check_config_files`).
 
 Hydra and the config schemas are imported inside the functions, so importing this module is
-cheap (``sim.results`` and ``sim.province`` use :func:`without_neutral`).
+cheap (:mod:`sim.results`, :mod:`sim.runs`, :mod:`sim.sweep` and :mod:`sim.province` use it).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
+import hashlib
+import json
 import numbers
 import os
 import re
@@ -71,6 +80,16 @@ def without_neutral(d: Mapping[str, Any]) -> dict:
         else:
             node.pop(leaf, None)
     return out
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """Hash of everything that affects results: the config without :data:`NEUTRAL_KEYS`.
+
+    Here rather than in :mod:`sim.results` (which re-exports it) so that a sweep's pre-check
+    can compare a job with its folder's summary without importing the engine.
+    """
+    d = without_neutral(dataclasses.asdict(cfg))
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def group_schemas() -> dict[str, type]:
@@ -128,20 +147,60 @@ def config_dir_override(config_dir: str | os.PathLike) -> str:
 
 HYDRA_OVERRIDES = ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir", "hydra.job.chdir",
                    "hydra.launcher.*", "hydra/launcher")
-"""The ``hydra`` overrides a command line may give (``hydra.launcher.*`` except ``_target_`` and
-``setup``). Everything else under ``hydra`` (``hydra.callbacks``, ``hydra.job.env_set``, other
-``hydra/...`` groups, ``hydra.searchpath``) and any ``_target_`` key or value is refused: those
-import code or change the process environment."""
+"""The ``hydra`` overrides a command line may give; ``hydra.launcher.*`` only as
+:data:`LAUNCHER_KEYS` allows for the launcher chosen. Everything else under ``hydra``
+(``hydra.callbacks``, ``hydra.job.env_set``, other ``hydra/...`` groups, ``hydra.searchpath``) and
+any ``_target_`` key or value is refused: those import code or change the process environment."""
+
+DEFAULT_LAUNCHER = "joblib"
+"""The launcher of ``conf/config.yaml`` (``override hydra/launcher: joblib``)."""
+_SUBMITIT = ("timeout_min", "cpus_per_task", "gpus_per_node", "tasks_per_node", "mem_gb", "nodes", "name",
+             "stderr_to_stdout")
+LAUNCHER_KEYS: dict[str, tuple[str, ...]] = {
+    "basic": (),
+    "joblib": ("n_jobs", "backend", "prefer", "require", "verbose", "timeout", "pre_dispatch", "batch_size",
+               "max_nbytes", "mmap_mode"),
+    "ray": ("ray.init.address", "ray.init.num_cpus", "ray.init.num_gpus", "ray.init.object_store_memory",
+            "ray.init.namespace", "ray.init.log_to_driver", "ray.remote.num_cpus", "ray.remote.num_gpus",
+            "ray.remote.memory", "ray.remote.max_retries", "ray.remote.max_calls"),
+    "submitit_local": _SUBMITIT,
+    "submitit_slurm": (*_SUBMITIT, "partition", "qos", "account", "comment", "constraint", "exclude", "gres",
+                       "cpus_per_gpu", "gpus_per_task", "mem_per_gpu", "mem_per_cpu", "signal_delay_s",
+                       "max_num_timeout", "array_parallelism"),
+}
+"""``hydra/launcher=NAME`` -> the ``hydra.launcher.<key>`` settings a command line may give it, each
+one plain value (no ``{...}``/``[...]``, no control characters): how many jobs run at once and
+where, and what each may use. Left out, because they run code, change the jobs' environment or
+write elsewhere: the launcher's ``_target_``; Ray's ``runtime_env`` (``env_vars``, ``pip``,
+``working_dir``, ``py_modules``) and the dashboard; submitit's ``setup`` (shell lines run before
+each job), ``srun_args``, ``additional_parameters`` (any ``sbatch`` option) and
+``submitit_folder``; joblib's ``temp_folder``. Other launchers (``ray_aws`` runs setup commands
+on the machines it makes) are refused."""
 
 _TARGET_VALUE = re.compile(r"\b_target_\s*:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def chosen_launcher(overrides: Iterable[str]) -> str:
+    """The launcher a command line chooses (the last ``hydra/launcher=NAME``, else :data:`DEFAULT_LAUNCHER`)."""
+    name = DEFAULT_LAUNCHER
+    for o in overrides:
+        key, eq, value = o.partition("=")
+        if eq and key.strip().lstrip("+~").strip() == "hydra/launcher":
+            name = value.strip()
+    return name
 
 
 def check_override_keys(overrides: Iterable[str]) -> None:
-    """Refuse overrides outside :data:`HYDRA_OVERRIDES` and any ``_target_`` (see there).
+    """Refuse overrides outside :data:`HYDRA_OVERRIDES` and :data:`LAUNCHER_KEYS`, and any ``_target_`` (see there).
 
     Raises:
         UserError: naming the override and what is allowed.
     """
+    overrides = list(overrides)
+    launcher = chosen_launcher(overrides)
+    if launcher not in LAUNCHER_KEYS:
+        raise UserError(f"hydra/launcher={launcher} is not allowed: must be one of {list(LAUNCHER_KEYS)}")
     for o in overrides:
         key, _, value = o.partition("=")
         key = key.strip().lstrip("+~").strip()
@@ -151,12 +210,24 @@ def check_override_keys(overrides: Iterable[str]) -> None:
                             "overrides may set config values only")
         if parts[0] != "hydra":
             continue
+        if _CONTROL.search(o):
+            raise UserError(f"{key}: the value may not hold control characters (a newline, a tab, ...)")
         if key == "hydra.searchpath":
             raise UserError("hydra.searchpath may not be overridden: use --config-dir DIR to add a config folder")
-        launcher = key.startswith("hydra.launcher.") and parts[2] != "setup"
-        if key not in HYDRA_OVERRIDES and not launcher:
+        if key == "hydra/launcher":
+            continue
+        if key.startswith("hydra.launcher."):
+            allowed = LAUNCHER_KEYS.get(launcher, ())
+            if key.removeprefix("hydra.launcher.") not in allowed:
+                raise UserError(f"{key} may not be overridden: the hydra.launcher settings allowed with "
+                                f"hydra/launcher={launcher} are {list(allowed)} (others can run code or change "
+                                "the jobs' environment)")
+            if value.strip().startswith(("{", "[")):
+                raise UserError(f"{key}={value.strip()} is not allowed: must be one plain value")
+            continue
+        if key not in HYDRA_OVERRIDES:
             raise UserError(f"{key} may not be overridden: the hydra settings allowed are {list(HYDRA_OVERRIDES)} "
-                            "(hydra.launcher.* except _target_ and setup)")
+                            "(hydra.launcher.* as sim.compose.LAUNCHER_KEYS lists)")
 
 
 def check_added_keys(overrides: Iterable[str]) -> None:
@@ -248,6 +319,39 @@ def _check_package_files(folder: str) -> None:
     check_config_files(folder, groups_only=True)
 
 
+def expand_jobs(overrides: Iterable[str]) -> list[list[str]]:
+    """Each job's overrides, as Hydra's basic sweeper makes them (``seed=1,2`` -> two jobs).
+
+    These are the strings Hydra gives each job (and names its folder after: see
+    :func:`sim.sweep.job_dirname`).
+
+    Raises:
+        UserError: an override that does not parse, as one line.
+    """
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    parsed = parse_overrides(overrides)
+    try:
+        return [list(job) for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    except Exception as ex:  # noqa: BLE001 - every parse error becomes one line
+        raise UserError(error_line(ex)) from None
+
+
+def parse_overrides(overrides: Iterable[str]) -> list:
+    """Hydra's parse of ``overrides`` (its ``Override`` objects); also for ``hydra.*`` overrides,
+    which the pre-check leaves to Hydra but whose syntax errors it words in one line.
+
+    Raises:
+        UserError: the first override that does not parse, as one line.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        return OverridesParser.create().parse_overrides(list(overrides))
+    except Exception as ex:  # noqa: BLE001 - every parse error becomes one line
+        raise UserError(error_line(ex)) from None
+
+
 def compose_jobs(overrides: Iterable[str], config_dir: str | os.PathLike | None = None) -> list[RunConfig]:
     """The RunConfig of every job a command line asks for (sweep syntax ``seed=1,2`` expanded).
 
@@ -260,15 +364,7 @@ def compose_jobs(overrides: Iterable[str], config_dir: str | os.PathLike | None 
     Raises:
         UserError: the first composition or validation error, as one line.
     """
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    try:
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
-        jobs = [list(job) for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
-    except Exception as ex:  # noqa: BLE001 - every parse error becomes one line
-        raise UserError(error_line(ex)) from None
-    return _compose(jobs, config_dir)
+    return _compose(expand_jobs(overrides), config_dir)
 
 
 def compose_run_config(overrides: Iterable[str] = (), config_dir: str | os.PathLike | None = None) -> RunConfig:
@@ -285,7 +381,20 @@ def compose_run_config(overrides: Iterable[str] = (), config_dir: str | os.PathL
 
 
 def _compose(jobs: list[list[str]], config_dir: str | os.PathLike | None) -> list[RunConfig]:
+    """Compose ``jobs``; jobs that differ only in plain values share one Hydra composition.
+
+    Hydra composes a job in two steps: the defaults list (the primary config and the group
+    options such as ``scenario=need_based``), then each plain ``key=value`` override, in order,
+    with ``OmegaConf.update(cfg, key, value, merge=True)``. Jobs whose overrides have the same
+    shape (the same group options and the same plain keys in the same order, see
+    :func:`_shape`) share the first step, so only the first of them is composed by Hydra and the
+    others repeat the second step on a copy of it. This is what Hydra does, without composing
+    the defaults list again for every seed (about 0.15 s a job). A job for which the shortcut
+    fails is composed by Hydra, so errors read as Hydra's.
+    """
     from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import DictConfig
 
     register_schemas()
     _check_package_files(str(CONF_DIR))
@@ -297,12 +406,74 @@ def _compose(jobs: list[list[str]], config_dir: str | os.PathLike | None) -> lis
             check_config_files(config_dir)
         if extra and any(o.lstrip("+~").startswith("hydra.searchpath") for job in jobs for o in job):
             raise UserError("give either an extra config dir or hydra.searchpath, not both")
+        roots = [CONF_DIR] + ([Path(config_dir)] if config_dir is not None else [])
+        parser = OverridesParser.create()
+        composed: dict[tuple, DictConfig] = {}
+        out = []
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-            return [to_run_config(compose(config_name=CONFIG_NAME, overrides=[*job, *extra])) for job in jobs]
+            for job in jobs:
+                shape, values = _shape(parser, job, roots)
+                cfg = None
+                if shape is not None and shape in composed:
+                    cfg = _replay(composed[shape], values)
+                if cfg is None:
+                    full = compose(config_name=CONFIG_NAME, overrides=[*job, *extra])
+                    if shape is not None:
+                        composed.setdefault(shape, full)
+                    cfg = to_run_config(full)
+                out.append(cfg)
+        return out
     except UserError:
         raise
     except Exception as ex:  # noqa: BLE001 - composition errors become one line
         raise UserError(error_line(ex)) from None
+
+
+def _shape(parser, job: list[str], roots: list[Path]) -> tuple[tuple | None, list[tuple[str, Any]]]:
+    """(what a job's composition depends on apart from its plain values, its plain values).
+
+    A plain value is an override ``key=value`` (no ``+``, ``++``, ``~`` or ``@package``) whose
+    key names no config group (no folder of that name in a config folder, none in Hydra's
+    ConfigStore) and whose value is a scalar (a dict would be merged into the old value, not
+    replace it) without an interpolation. The shape is None when the job cannot share (a parse
+    error: Hydra will say it).
+    """
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.override_parser.types import OverrideType
+
+    shape, values = [], []
+    try:
+        parsed = parser.parse_overrides(job)
+    except Exception:  # noqa: BLE001 - Hydra reports it when it composes the job
+        return None, []
+    groups = ConfigStore.instance().repo
+    for o in parsed:
+        key = o.key_or_group
+        value = o.value() if not o.is_sweep_override() else None
+        plain = o.type == OverrideType.CHANGE and o.package is None and "/" not in key \
+            and key.partition(".")[0] != "hydra" \
+            and not any((root / key).is_dir() for root in roots) and key not in groups \
+            and (value is None or isinstance(value, str | int | float | bool)) \
+            and "${" not in str(o.input_line)
+        if plain:
+            shape.append(("value", key))
+            values.append((key, value))
+        else:
+            shape.append(("other", o.input_line))
+    return tuple(shape), values
+
+
+def _replay(base, values: list[tuple[str, Any]]) -> RunConfig | None:
+    """``base`` (a composed config) with each plain value set as Hydra sets it; None if that fails."""
+    from omegaconf import OmegaConf
+
+    try:
+        cfg = copy.deepcopy(base)
+        for key, value in values:
+            OmegaConf.update(cfg, key, value, merge=True)
+        return to_run_config(cfg)
+    except Exception:  # noqa: BLE001 - Hydra composes the job and words the error
+        return None
 
 
 def with_overrides(cfg: RunConfig, values: Mapping[str, Any]) -> RunConfig:

@@ -27,10 +27,8 @@ half-written file, and ``summary.json`` is written last: its presence means the 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,11 +39,11 @@ import pandas as pd
 import sim
 from sim.activities import HANDS, MONEY, NAMES, POTS, ROLES, role_bit
 from sim.calendar import campaigns
-from sim.compose import without_neutral
+from sim.compose import config_hash  # here for its users: sim.results.config_hash
 from sim.errors import UserError
 from sim.labels import pot_label
 from sim.metrics import EQUITY_INDICATORS, FAMILY_INDICATORS, last_year, summary
-from sim.runs import flatten
+from sim.runs import flatten, git_commit  # git_commit: here for its users too
 
 if TYPE_CHECKING:  # the engine is needed to write a run, never to read one
     from sim.config import RunConfig
@@ -62,22 +60,6 @@ BOUND_COUNTERS = ("money_bound", "hands_bound")
 
 def config_dict(cfg: RunConfig) -> dict:
     return dataclasses.asdict(cfg)
-
-
-def config_hash(cfg: RunConfig) -> str:
-    """Hash of everything that affects results: the config without :data:`sim.compose.NEUTRAL_KEYS`."""
-    d = without_neutral(config_dict(cfg))
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def git_commit() -> str | None:
-    try:
-        env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}  # no GIT_* etc.
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(sim.__file__).parent,
-                             capture_output=True, text=True, timeout=5, env=env)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 TEMP_PREFIX = "."

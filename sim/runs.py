@@ -21,16 +21,22 @@ summary's provenance labels as text (``provenance.coverage.<name>``,
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
+import sim
 from sim.compose import NEUTRAL_KEYS
 from sim.errors import UserError
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: checking a folder's status stays quick
+    import pandas as pd
 
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.json"
@@ -84,6 +90,35 @@ def run_status(run_dir: Path) -> tuple[str, dict | None]:
     return ("failed" if (Path(run_dir) / FAILED_FILE).exists() else "incomplete"), None
 
 
+def git_commit() -> str | None:
+    """The git commit of this code (None outside a git checkout). Git runs with a clean
+    environment (``PATH``, ``HOME``, ``LANG`` only): no ``GIT_*`` or ``LD_*`` of the caller."""
+    try:
+        env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}  # no GIT_* etc.
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(sim.__file__).parent,
+                             capture_output=True, text=True, timeout=5, env=env)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> dict:
+    """``{"package_version", "git_commit"}`` of this code, as a run's summary records them (asked once)."""
+    return {"package_version": sim.__version__, "git_commit": git_commit()}
+
+
+def version_label(d: dict) -> str:
+    """``<package_version>@<git_commit, 12 characters>`` of a summary or of :func:`code_version`."""
+    return f"{d.get('package_version')}@{str(d.get('git_commit'))[:12]}"
+
+
+def same_version(summary: dict) -> bool:
+    """Whether a run's summary was written by this code (same package version and git commit)."""
+    here = code_version()
+    return all(summary.get(k) == v for k, v in here.items())
+
+
 def read_config(run_dir: Path) -> dict | None:
     """The resolved config of a run (``config.json``), or None when it is missing or unreadable."""
     try:
@@ -94,6 +129,8 @@ def read_config(run_dir: Path) -> dict | None:
 
 def read_table(run_dir: Path, name: str) -> pd.DataFrame | None:
     """``<name>.parquet`` of a run (``monthly``, ``counties``, ``county_months``), or None when absent."""
+    import pandas as pd
+
     p = Path(run_dir) / f"{name}.parquet"
     return pd.read_parquet(p) if p.is_file() else None
 
@@ -174,6 +211,8 @@ def indicator_name(name: str) -> str:
 def runs_table(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[Path], list[Path]]:
     """(runs table, incomplete run folders, failed run folders), reading one summary at a time;
     the columns are listed in the module docstring."""
+    import pandas as pd
+
     rows, missing, failed = [], [], []
     for run in find_runs(dirs):
         status, s = run_status(run)
@@ -205,6 +244,8 @@ def fill_params(runs: pd.DataFrame) -> pd.DataFrame:
     missing when the run has no config or no such key. For the runs of one scenario (a sweep's
     figures): across scenarios the filled values would pair a scenario with the baseline at the
     scenario's own settings."""
+    import pandas as pd
+
     pcols = [c for c in runs.columns if c.startswith("param.") and c != VERSION and runs[c].isna().any()]
     if not pcols:
         return runs
@@ -235,6 +276,8 @@ def version_note(df: pd.DataFrame) -> str | None:
 
 
 def _group_name(row: pd.Series, pcols: list[str]) -> str:
+    import pandas as pd
+
     parts = [f"scenario={row['scenario']}"]
     parts += [f"{c[len('param.'):]}={row[c]}" for c in pcols if pd.notna(row[c])]
     return ",".join(parts)
@@ -247,6 +290,8 @@ def run_tables(runs: pd.DataFrame, name: str) -> pd.DataFrame:
     Raises:
         UserError: none of the runs has the table.
     """
+    import pandas as pd
+
     frames = []
     for _, r in runs.iterrows():
         d = read_table(r["run_dir"], name)

@@ -203,3 +203,112 @@ def test_results_and_province_cache_ignore_exactly_the_neutral_keys(tmp_path):
     assert cache_key(neutral.population, neutral.network) == cache_key(cfg.population, cfg.network)
     for override in ("seed=2", "months=11", "population.scale=0.04", "funding.multiplier=1.01"):
         assert config_hash(compose_run_config(["population.scale=0.05", override])) != config_hash(cfg), override
+
+
+# ---------------------------------------------------------------- many jobs, one composition per shape
+SWEEP = ["scenario=baseline_2021,need_based", "seed=1,2", "funding.multiplier=1.0,1.5", "months=3",
+         "scenario.description=a/b", "activities.youth_lecture_lead_roles=[lecturer,staff]"]
+
+
+def test_compose_jobs_equals_composing_each_job(monkeypatch):
+    """Jobs that differ only in plain values share one Hydra composition, with the same result."""
+    import hydra
+
+    calls = []
+    real = hydra.compose
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("overrides"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hydra, "compose", counted)
+    jobs = compose.expand_jobs(SWEEP)
+    fast = compose_jobs(SWEEP)
+    assert len(jobs) == len(fast) == 8 and len(calls) == 2  # one per scenario
+    each = [compose_run_config(job) for job in jobs]
+    assert fast == each
+    assert [(c.scenario.name, c.seed, c.funding.multiplier) for c in fast] == [
+        (s, k, m) for s in ("baseline_2021", "need_based") for k in (1, 2) for m in (1.0, 1.5)]
+    assert {c.scenario.description for c in fast} == {"a/b"} and fast[0].months == 3
+
+
+@pytest.mark.parametrize("overrides, bad_job, expected", [
+    (["seed=1,2.5"], ["seed=2.5"], "seed=2.5 is not allowed: must be a whole number"),
+    (["population.scale=0.1,0"], ["population.scale=0"], "population.scale=0.0 is not allowed"),
+    (["funding.multiplier=1,abc"], ["funding.multiplier=abc"], "funding.multiplier='abc' is not allowed"),
+    (["months=2", "seed=1,null"], ["months=2", "seed=null"], "seed"),
+])
+def test_a_bad_value_in_a_shared_composition_reads_as_hydras_error(overrides, bad_job, expected):
+    with pytest.raises(UserError) as shared:
+        compose_jobs(overrides)
+    with pytest.raises(UserError) as alone:
+        compose_run_config(bad_job)
+    assert expected in str(shared.value) and str(shared.value) == str(alone.value)
+
+
+def test_group_options_and_added_keys_are_composed_by_hydra(myconf, monkeypatch):
+    """A key naming a config group (also one of the user's folder) is never a plain value."""
+    (myconf / "seed").mkdir()  # a user's group named like a top-level key: seed=... is a group option
+    jobs = compose_jobs(["scenario=mine,budget_cut_20", "population=small,default"], config_dir=myconf)
+    assert [(c.scenario.name, c.population.scale) for c in jobs] == [
+        ("mine", 0.01), ("mine", PopulationConfig().scale), ("budget_cut_20", 0.01),
+        ("budget_cut_20", PopulationConfig().scale)]
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    shape, values = compose._shape(parser, ["seed=2", "+funding.extra_outreach_yuan=1", "months=${seed}"],
+                                   [CONF_DIR, myconf])
+    assert values == [] and [kind for kind, _ in shape] == ["other", "other", "other"]
+
+
+# ---------------------------------------------------------------- job folders
+@pytest.mark.parametrize("name, expected", [
+    ("seed=1", "seed=1"),
+    ("scenario=regional/changsha,seed=1", "scenario=regional%2Fchangsha,seed=1"),
+    ("x=../../etc", "x=..%2F..%2Fetc"),
+    ("x=a\\b", "x=a%5Cb"),
+    ("x=100%", "x=100%25"),
+    ("x=a%2Fb", "x=a%252Fb"),  # different names stay different
+    ("x=line\nbreak\ttab", "x=line%0Abreak%09tab"),
+    ("", "defaults"),
+    ("..", "%2E%2E"),
+])
+def test_safe_dirname_makes_one_folder(name, expected):
+    from sim.sweep import safe_dirname
+
+    assert safe_dirname(name) == expected
+    assert "/" not in expected and expected not in (".", "..", "")
+
+
+def test_safe_dirname_cuts_long_names_and_keeps_them_apart():
+    from sim.sweep import NAME_MAX, safe_dirname
+
+    a, b = "x=" + "é" * 300 + "a", "x=" + "é" * 300 + "b"
+    sa, sb = safe_dirname(a), safe_dirname(b)
+    assert len(sa.encode()) <= NAME_MAX and len(sb.encode()) <= NAME_MAX and sa != sb
+    assert sa.startswith("x=éé") and sa[-17] == "~" and sa == safe_dirname(a)
+
+
+@pytest.mark.parametrize("job", [
+    ["seed=1"],
+    ["scenario=budget_plus_20", "seed=2", "funding.multiplier=1.5"],
+    ["funding.policy=need_based", "activities.youth_lecture_lead_roles=[lecturer,staff]", "months=3"],
+    ["progress=false", "population.cache_dir=/a/b"],  # only neutral keys: 'defaults'
+    [],
+])
+def test_hydra_names_a_jobs_folder_as_job_dirname_says(job):
+    """conf/config.yaml's hydra.sweep.subdir (through the job_dirname resolver) equals
+    sim.sweep.job_dirname, which the fast resume uses without Hydra."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from omegaconf import OmegaConf
+
+    import sim.cli  # noqa: F401 - registers the resolvers
+    from sim.sweep import job_dirname
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        cfg = hydra_compose(config_name="config", overrides=job, return_hydra_config=True)
+    subdir = OmegaConf.select(cfg, "hydra.sweep.subdir")
+    assert subdir == job_dirname(job)
+    expected = ",".join(sorted(o for o in job if not o.startswith(("progress", "population.cache_dir")))) or "defaults"
+    assert subdir == expected

@@ -237,6 +237,7 @@ def test_second_sweep_into_a_locked_folder_is_refused_in_one_line(tmp_path, env)
     assert r.returncode == 2, r.stderr
     err = _error_lines(r)
     assert err[0].startswith("error: another sweep (pid ") and str(d) in err[0], r.stderr
+    assert r.stderr.strip().splitlines() == err  # refused before the province is loaded
     assert "Traceback" not in r.stderr and not list(d.glob("*/summary.json"))
     assert json.loads((d / ".sweep.lock").read_text())["pid"] == holder.pid  # the holder's lock is kept
 
@@ -282,3 +283,154 @@ def test_sweep_dir_that_cannot_be_written_is_one_line(tmp_path, env, make):
     assert "Unable to configure handler" not in r.stderr + r.stdout
     if make == "file":
         assert d.read_text() == "keep"
+
+
+# --------------------------------------------------------------------------- job folders, resume, orphans
+def test_a_slash_in_a_swept_value_makes_one_folder_per_job(tmp_path, env):
+    """A user's scenario in a subfolder (``scenario=regional/changsha``) is one job folder, named as
+    sim.sweep.job_dirname says (Hydra's workers resolve it the same way), and counted complete."""
+    from sim.compose import expand_jobs
+    from sim.sweep import job_dirname, job_dirs
+
+    conf = tmp_path / "myconf" / "scenario" / "regional"
+    conf.mkdir(parents=True)
+    (conf / "changsha.yaml").write_text("# @package _global_\n# Changsha.\nscenario:\n  name: changsha\n")
+    d = tmp_path / "sweep"
+    task = ["scenario=regional/changsha,baseline_2021", "population.scale=0.002", "months=1"]
+    r = sweep(["--config-dir", str(tmp_path / "myconf"), *task, f"hydra.sweep.dir={d}"], env, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"sweep finished: 2 complete, 0 failed, 0 incomplete in {d}" in r.stdout
+    names = sorted(p.name for p in d.iterdir() if p.is_dir())
+    assert names == ["months=1,population.scale=0.002,scenario=baseline_2021",
+                     "months=1,population.scale=0.002,scenario=regional%2Fchangsha"]
+    assert names == sorted(job_dirname(job) for job in expand_jobs(task))
+    assert [p.name for p in job_dirs(d)] == names
+    s = json.loads((d / names[1] / "summary.json").read_text())
+    assert s["scenario"] == "changsha" and s["status"] == "ok"
+
+
+def _mtimes(d: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in d.rglob("*")}
+
+
+def test_resume_fast_partial_and_of_another_version(tmp_path, env):
+    """Re-running a complete sweep reports it without starting Hydra and touches nothing; a partly
+    complete one runs only its missing job; a job folder holding this config's run by another
+    version is refused in one line and kept, and the other jobs go on."""
+    d = tmp_path / "sweep"
+    args = ["scenario=baseline_2021,budget_plus_20", "seed=1,2,3", "population.scale=0.002", "months=1",
+            f"hydra.sweep.dir={d}"]
+    r = sweep(args, env, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    jobs = sorted(p.parent for p in d.glob("*/summary.json"))
+    assert len(jobs) == 6
+
+    before = _mtimes(d)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        r = sweep(args, env, tmp_path)
+        times.append(time.perf_counter() - t0)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.splitlines() == ["", f"sweep finished: 6 complete, 0 failed, 0 incomplete in {d}",
+                                         f"compare: outreach-sim-compare {d}"]
+        assert r.stderr == ""  # no province loaded, no Hydra log
+    assert _mtimes(d) == before, "a complete sweep's re-run touches no file"
+    print(f"fast resume of 6 complete jobs: median {sorted(times)[1]:.2f} s ({', '.join(f'{t:.2f}' for t in times)})")
+
+    victim = jobs[2] / "summary.json"
+    victim.unlink()
+    kept = {p: before[p] for p in before if p.name == "summary.json" and p != victim}
+    r = sweep(args, env, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("skipped (already complete)") == 5 and victim.exists()
+    assert "sweep finished: 6 complete, 0 failed, 0 incomplete" in r.stdout
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+
+    old = jobs[4] / "summary.json"
+    s = json.loads(old.read_text())
+    s.update(package_version="0.0.9", git_commit="e" * 40)
+    old.write_text(json.dumps(s))
+    old_bytes = old.read_bytes()
+    r = sweep(args, env, tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    refused = [x for x in r.stderr.splitlines() if x.startswith("job refused:")]
+    assert refused == [f"job refused: {jobs[4]} holds a complete run of this config by outreach-sim "
+                       f"0.0.9@eeeeeeeeeeee, this is {s_version()}: it is kept; move the folder away to re-run it "
+                       "with this code, or choose another folder"]
+    assert "Traceback" not in r.stderr and r.stdout.count("skipped (already complete)") == 5
+    assert f"sweep finished: 5 complete, 0 failed, 0 incomplete, 1 of another version in {d}" in r.stdout
+    assert f"  other version: {jobs[4].name} (a complete run of outreach-sim 0.0.9@eeeeeeeeeeee" in r.stdout
+    assert old.read_bytes() == old_bytes and not (jobs[4] / "failed.json").exists()
+
+
+def s_version() -> str:
+    from sim.runs import code_version, version_label
+
+    return version_label(code_version())
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to find the workers")
+def test_workers_of_a_killed_sweep_stop_within_seconds_and_write_nothing(tmp_path, env):
+    """``kill -9`` of a joblib sweep's driver while its jobs run: every worker ends within a few
+    seconds (the watchdog), no file is written after the kill, no temporary or lock is left in
+    the job folders, and the dead sweep's lock is stale (a re-run takes it over)."""
+    from sim.sweep import lock_is_live, read_lock
+
+    d = tmp_path / "sweep"
+    args = ["seed=1,2", "population.scale=0.2", "months=60", "progress=false", f"hydra.sweep.dir={d}"]
+    driver = subprocess.Popen([sys.executable, "-m", "sim", "-m", *args], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        deadline = time.time() + 120
+        while len(list(d.glob("*/.run.lock"))) < 2:  # both jobs have taken their folders
+            assert driver.poll() is None and time.time() < deadline, driver.communicate()
+            time.sleep(0.2)
+        time.sleep(3)  # the province loaded, the models running (a 60-month run takes well over 10 s)
+        workers = _children(driver.pid)
+        assert len(workers) >= 2
+        snapshot = _mtimes(d)
+        driver.kill()
+        killed = time.monotonic()
+        driver.wait()
+        while any(_running(w) for w in workers) and time.monotonic() - killed < 10:
+            time.sleep(0.1)
+        stopped_after = time.monotonic() - killed
+        time.sleep(max(0.0, 10 - stopped_after))
+        assert not [w for w in workers if _running(w)], "workers survive the driver"
+        print(f"workers stopped {stopped_after:.1f} s after kill -9 of the driver")
+        assert stopped_after < 5
+        after = {p: t for p, t in _mtimes(d).items() if p.is_file()}  # folders change: the run locks are removed
+        assert not [p for p in after if p not in snapshot or after[p] != snapshot[p]], "written after the kill"
+        assert not list(d.glob("*/summary.json")) and not list(d.glob("*/.run.lock*"))
+        assert not [p for p in d.rglob(".*.*") if p.parent != d and p.parent.name != ".hydra"]  # temporaries
+        assert read_lock(d)["pid"] == driver.pid and not lock_is_live(read_lock(d))
+        assert driver.stderr.read().count("the sweep that launched it is gone") == 2
+    finally:
+        for w in [*workers, *_children(driver.pid)]:
+            if _running(w):
+                os.kill(w, signal.SIGKILL)
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
