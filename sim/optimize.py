@@ -918,6 +918,16 @@ def run(spec: Spec, mode: str, base: RunConfig, province, out: Path, n_trials: i
         for k, tg in spec.targets.items():
             ok = "met" if c["targets"][k] >= tg else "NOT met"
             lines.append(f"  target {k} >= {tg:g}: {c['targets'][k]:.4f} (mean over seeds): {ok}")
+    if mode == "target":  # the gain sought is the saving of planned cost against the 2021 allocation
+        base_cost = [checks["_budgets"][s] for s in spec.verify_seeds]
+        saving = float(np.mean(base_cost) - np.mean(c["planned_cost_yuan"]))
+        search_saving = float(base_row["planned_cost_yuan"].iloc[0] - best["planned_cost_yuan"]) if len(base_row) \
+            else float("nan")
+        result.update(cost_saving_search_yuan=search_saving, cost_saving_verified_yuan=saving,
+                      cost_2021_verified_yuan=float(np.mean(base_cost)))
+        lines.append(f"planned cost {np.mean(c['planned_cost_yuan']) / 1e6:,.2f} M yuan a year on the fresh seeds "
+                     f"against the 2021 allocation's {np.mean(base_cost) / 1e6:,.2f} M: {saving / 1e6:+,.2f} M saved "
+                     f"(search: {search_saving / 1e6:+,.2f} M)")
     lines.append(f"search gain over the 2021 allocation {100 * search_gain:+.3f} pp; verified "
                  f"{100 * verified:+.3f} pp: {100 * result['survival']:.0f} % survives")
     result["summary"] = "\n".join(lines)
