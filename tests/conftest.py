@@ -7,7 +7,16 @@ Chromium or CJK font from a skip into a failure in CI (see "test tiers" below).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +134,60 @@ def assert_provinces_differ(p, q) -> None:
     for name in ("size", "n_elderly", "special", "hardship", "migrant", "digital"):
         a, b = getattr(p.families, name), getattr(q.families, name)
         assert len(a) != len(b) or not np.array_equal(a, b), name
+
+
+# --------------------------------------------------------------------------- a Ray head for a test
+RAY = Path(sys.executable).parent / "ray"
+
+
+def ray_available() -> bool:
+    """Whether the ``ray`` extra (the package and its command) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None and shutil.which("ray", path=str(RAY.parent)) is not None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, "the Ray head exited"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                time.sleep(3)  # the GCS accepts connections a moment before it serves them
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"the Ray head did not open port {port} within {timeout} s")
+
+
+@contextlib.contextmanager
+def ray_head(env: dict, num_cpus: int = 2) -> Iterator[tuple[str, dict]]:
+    """A Ray head on 127.0.0.1 for the duration of a test; yields its address and the environment
+    (``RAY_TMPDIR``, ``RAY_ADDRESS``) for its clients. Stopped by its process id: SIGTERM lets it stop
+    its processes, then SIGKILL takes the rest of its process group."""
+    port = _free_port()
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths must stay < 108 chars
+    head_env = {k: v for k, v in env.items() if k != "RAY_ADDRESS"} | {"RAY_TMPDIR": ray_tmp}
+    head = subprocess.Popen([str(RAY), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
+                             f"--num-cpus={num_cpus}", "--include-dashboard=false", "--disable-usage-stats"],
+                            env=head_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for_port(port, head, timeout=90)
+        address = f"127.0.0.1:{port}"
+        yield address, head_env | {"RAY_ADDRESS": address}
+    finally:
+        if head.poll() is None:
+            head.send_signal(signal.SIGTERM)
+            try:
+                head.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=10)
+        shutil.rmtree(ray_tmp, ignore_errors=True)

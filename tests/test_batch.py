@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ray_available, ray_head
 
 from sim import batch as B
 from sim.errors import ConfigError, UserError
@@ -177,42 +174,14 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        assert proc.poll() is None, "the Ray head exited"
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                time.sleep(3)  # the GCS accepts connections a moment before it serves them
-                return
-        time.sleep(0.5)
-    raise AssertionError(f"the Ray head did not open port {port} within {timeout} s")
-
-
-@pytest.mark.skipif(importlib.util.find_spec("ray") is None
-                    or shutil.which("ray", path=str(Path(sys.executable).parent)) is None,
-                    reason="the ray extra is not installed (pip install -e '.[ray]')")
+@pytest.mark.skipif(not ray_available(), reason="the ray extra is not installed (pip install -e '.[ray]')")
 @pytest.mark.integration
 @pytest.mark.slow
 def test_ray_and_joblib_give_byte_identical_runs(tmp_path, env):
     """A Ray head on 127.0.0.1 runs the same batch as joblib: identical rows and summary digests."""
-    ray = str(Path(sys.executable).parent / "ray")
-    port = _free_port()
-    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths must stay < 108 chars
-    head_env = dict(env, RAY_TMPDIR=ray_tmp)
-    head = subprocess.Popen([ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-                             "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"], env=head_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        _wait_for_port(port, head, timeout=90)
-        r = sensitivity([*SENS, "--out", str(tmp_path / "ray"), "--launcher", "ray", "--ray-address",
-                         f"127.0.0.1:{port}"], head_env)
+    with ray_head(env) as (address, head_env):
+        r = sensitivity([*SENS, "--out", str(tmp_path / "ray"), "--launcher", "ray", "--ray-address", address],
+                        head_env)
         assert r.wait(timeout=300) == 0, r.stderr.read()[-3000:]
         j = sensitivity([*SENS, "--out", str(tmp_path / "joblib")], env)
         assert j.wait(timeout=300) == 0, j.stderr.read()
@@ -220,16 +189,3 @@ def test_ray_and_joblib_give_byte_identical_runs(tmp_path, env):
         assert len(a) == 4 * 4 * 2
         pd.testing.assert_frame_equal(a, b)
         assert a["summary_sha256"].tolist() == b["summary_sha256"].tolist()
-    finally:  # stop the head by its pid: SIGTERM lets it stop its processes, then SIGKILL the rest
-        if head.poll() is None:
-            head.send_signal(signal.SIGTERM)
-            try:
-                head.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(head.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        head.wait(timeout=10)
-        shutil.rmtree(ray_tmp, ignore_errors=True)

@@ -7,17 +7,16 @@ import importlib.util
 import json
 import os
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ray_available, ray_head
 
 from sim.compare import runs_table
 from sim.results import TIMING_KEYS
@@ -133,43 +132,12 @@ def test_basic_and_joblib_launchers_give_identical_summaries(tmp_path, env):
     assert len(sa) == 4 and sa == sb
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        assert proc.poll() is None, "the Ray head exited"
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                time.sleep(3)  # the GCS accepts connections a moment before it serves them
-                return
-        time.sleep(0.5)
-    raise AssertionError(f"the Ray head did not open port {port} within {timeout} s")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None
-                    or shutil.which("ray", path=str(Path(sys.executable).parent)) is None,
+@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None or not ray_available(),
                     reason="the ray extra is not installed (pip install -e '.[ray]')")
 @pytest.mark.slow
 def test_ray_launcher_on_a_local_head(tmp_path, env):
     """Start a Ray head on 127.0.0.1, sweep through it, compare with the basic launcher, stop it."""
-    ray = str(Path(sys.executable).parent / "ray")
-    port = _free_port()
-    # A fresh, short RAY_TMPDIR: Ray's unix socket paths must stay under 108 characters.
-    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
-    head_env = dict(env, RAY_TMPDIR=ray_tmp)
-    head_env.pop("RAY_ADDRESS", None)
-    e = dict(head_env, RAY_ADDRESS=f"127.0.0.1:{port}")
-    head = subprocess.Popen([ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-                             f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-                             "--disable-usage-stats"], env=head_env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        _wait_for_port(port, head, timeout=90)
+    with ray_head(env) as (_, e):
         args = ["scenario=baseline_2021,budget_plus_20", "seed=1", *SMALL]
         r = sweep([*args, f"hydra.sweep.dir={tmp_path / 'ray_sweep'}", "hydra/launcher=ray"], e, tmp_path,
                   timeout=300)
@@ -179,19 +147,6 @@ def test_ray_launcher_on_a_local_head(tmp_path, env):
         b = sweep([*args, f"hydra.sweep.dir={tmp_path / 'basic'}", "hydra/launcher=basic"], env, tmp_path)
         assert b.returncode == 0
         assert summaries(tmp_path / "basic") == sr
-    finally:  # stop the head by its pid: SIGTERM lets it stop its processes, then SIGKILL the rest
-        if head.poll() is None:
-            head.send_signal(signal.SIGTERM)
-            try:
-                head.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(head.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        head.wait(timeout=10)
-        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 @pytest.mark.slow
