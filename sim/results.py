@@ -15,6 +15,11 @@ Files (plots and reports read only these):
   activity); per activity ``binding_<act>_money_share``, ``binding_<act>_hands_share`` and per
   role ``binding_<act>_<role>_share`` (share of months); per role ``hours_available_<role>``,
   ``hours_used_<role>`` (hours in the year) and ``hours_used_share_<role>``.
+* ``prefectures.parquet``: one row per prefecture (:func:`prefecture_table`; ``prefecture_code``
+  is the admin code, e.g. 430100), its counties summed: population, budgets, money and spend by
+  channel, ``eligible_<ind>`` and ``reached_<ind>`` per family indicator and ``coverage_<ind>``
+  as their ratio (not a mean of county coverages), hours by role and their used share, the
+  county counters, and ``counties``.
 * ``county_months.parquet``: one row per county and month: the counters, and per activity
   ``binding_<act>`` (category: ``none``, ``money``, ``hands``, ``money+hands``) and
   ``binding_<act>_roles`` (category: the roles whose hours bound, joined by ``+`` in the order
@@ -208,6 +213,27 @@ def county_tables(m: OutreachModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     return wide, long
 
 
+def prefecture_table(counties: pd.DataFrame) -> pd.DataFrame:
+    """``prefectures.parquet`` from ``counties.parquet``: sums over each prefecture's counties, and
+    the ratios made again from the sums (coverage = reached / eligible; hours used share = used /
+    available), so a prefecture's coverage counts every family once, however its counties differ
+    in size. Shares of months (binding, bound) do not add up and are left out."""
+    ratio = ("coverage_", "binding_", "hours_used_share_")
+    summed = [c for c in counties.columns if pd.api.types.is_numeric_dtype(counties[c]) and c != "county_code"
+              and not c.startswith(ratio) and not c.endswith("_month_share")]
+    key = counties["county_code"].astype(np.int64) // 100 * 100
+    g = counties.assign(prefecture_code=key).groupby(["prefecture_code", "prefecture", "prefecture_zh"], sort=False)
+    out = g[summed].sum().reset_index()
+    out.insert(3, "counties", g.size().to_numpy())
+    for c in [c for c in out.columns if c.startswith("eligible_")]:
+        ind = c.removeprefix("eligible_")
+        out[f"coverage_{ind}"] = np.where(out[c] > 0, out[f"reached_{ind}"] / np.maximum(out[c], 1e-12), 0.0)
+    for c in [c for c in out.columns if c.startswith("hours_available_")]:
+        r = c.removeprefix("hours_available_")
+        out[f"hours_used_share_{r}"] = np.where(out[c] > 0, out[f"hours_used_{r}"] / np.maximum(out[c], 1e-12), 0.0)
+    return out
+
+
 def run_summary(m: OutreachModel, cfg: RunConfig, runtime_s: float, timing: dict | None = None) -> dict:
     s = summary(m)
     return {
@@ -218,7 +244,8 @@ def run_summary(m: OutreachModel, cfg: RunConfig, runtime_s: float, timing: dict
 
 
 def clean_temporary_files(out_dir: Path, names=("config.json", "monthly.parquet", "counties.parquet",
-                                                "county_months.parquet", "summary.csv", "summary.json")) -> int:
+                                                "prefectures.parquet", "county_months.parquet", "summary.csv",
+                                                "summary.json")) -> int:
     """Remove what a killed writer left in a run folder (``.<file>.<random>`` temporaries of
     :func:`_atomic`); returns how many were removed."""
     n = 0
@@ -239,6 +266,7 @@ def write_run(out_dir: Path, m: OutreachModel, cfg: RunConfig, runtime_s: float,
     _atomic(out_dir / "monthly.parquet", lambda t: monthly_table(m).to_parquet(t, index=False))
     wide, long = county_tables(m)
     _atomic(out_dir / "counties.parquet", lambda t: wide.to_parquet(t, index=False))
+    _atomic(out_dir / "prefectures.parquet", lambda t: prefecture_table(wide).to_parquet(t, index=False))
     _atomic(out_dir / "county_months.parquet", lambda t: long.to_parquet(t, index=False))
     flat = flatten(s)
     _atomic(out_dir / "summary.csv",

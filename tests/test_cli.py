@@ -216,6 +216,13 @@ def test_end_to_end_run_writes_its_files_and_is_deterministic(tmp_path, cache_en
     assert len(counties) == 122 and counties["county_code"].is_unique
     long = pd.read_parquet(out / "county_months.parquet")
     assert len(long) == 122 * 12
+    prefs = pd.read_parquet(out / "prefectures.parquet")
+    assert len(prefs) == 14 and prefs["counties"].sum() == 122 and prefs["prefecture_code"].is_unique
+    assert prefs.set_index("prefecture_zh").loc["长沙市", "prefecture_code"] == 430100
+    for name in FAMILY_INDICATORS:  # prefectures add up to the province, coverage made from the sums
+        assert prefs[f"reached_{name}"].sum() == pytest.approx(s["coverage_counts"][name]["reached"], rel=1e-9)
+        e = prefs[f"eligible_{name}"]
+        assert np.allclose(prefs[f"coverage_{name}"][e > 0], (prefs[f"reached_{name}"] / e)[e > 0])
     # counts per county add up to the summary's, and coverage is their ratio
     for name in FAMILY_INDICATORS:
         assert counties[f"reached_{name}"].sum() == pytest.approx(s["coverage_counts"][name]["reached"], rel=1e-9)
@@ -304,6 +311,24 @@ def test_county_tables_binding_hours_and_counts_with_hand_set_values():
     assert wide["eligible_special_visited"].sum() == m.f.special.sum()
 
 
+def test_prefecture_table_sums_counties_and_makes_ratios_from_the_sums():
+    counties = pd.DataFrame({
+        "county_code": [430102, 430103, 430202], "county": ["a", "b", "c"], "county_zh": ["甲", "乙", "丙"],
+        "prefecture": ["P", "P", "Q"], "prefecture_zh": ["P市", "P市", "Q市"], "population": [100.0, 300.0, 50.0],
+        "eligible_youth_education": [10.0, 90.0, 0.0], "reached_youth_education": [9.0, 9.0, 0.0],
+        "coverage_youth_education": [0.9, 0.1, 0.0], "hours_available_staff": [10.0, 30.0, 5.0],
+        "hours_used_staff": [5.0, 3.0, 5.0], "hours_used_share_staff": [0.5, 0.1, 1.0],
+        "money_bound_month_share": [0.5, 0.0, 1.0], "binding_visits_money_share": [0.1, 0.2, 0.3]})
+    p = results.prefecture_table(counties).set_index("prefecture")
+    assert p.loc["P", "prefecture_code"] == 430100 and p.loc["Q", "prefecture_code"] == 430200
+    assert p.loc["P", "counties"] == 2 and p.loc["P", "population"] == 400.0
+    # 18 of 100 families: not the mean of 0.9 and 0.1
+    assert p.loc["P", "coverage_youth_education"] == pytest.approx(0.18)
+    assert p.loc["Q", "coverage_youth_education"] == 0.0
+    assert p.loc["P", "hours_used_share_staff"] == pytest.approx(8 / 40)
+    assert "money_bound_month_share" not in p.columns and "binding_visits_money_share" not in p.columns
+
+
 def test_files_are_written_atomically_with_the_summary_last(tmp_path, monkeypatch):
     m = _tiny_model(2)
     replaced = []
@@ -316,8 +341,8 @@ def test_files_are_written_atomically_with_the_summary_last(tmp_path, monkeypatc
     monkeypatch.setattr(results.os, "replace", record)
     s = results.write_run(tmp_path, m, m.cfg, 1.0)
     assert replaced[-1] == "summary.json"
-    assert sorted(replaced) == sorted(["config.json", "monthly.parquet", "counties.parquet", "county_months.parquet",
-                                       "summary.csv", "summary.json"])
+    assert sorted(replaced) == sorted(["config.json", "monthly.parquet", "counties.parquet", "prefectures.parquet",
+                                       "county_months.parquet", "summary.csv", "summary.json"])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(replaced)  # no temporary file left
     long = pd.read_parquet(tmp_path / "county_months.parquet")
     assert isinstance(long["binding_visits"].dtype, pd.CategoricalDtype)
