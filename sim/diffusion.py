@@ -26,6 +26,12 @@ BLOCK = 1 << 18
 block's temporaries stay in the CPU cache, and no temporary of one value per family is needed."""
 
 
+SMALL_VILLAGE = 32
+"""Families per village below which :func:`per_village_sum` adds flags by a running sum rather
+than by ``reduceat`` (whose cost per village dominates for small villages; measured crossover
+about 40 families a village, population.scale 0.05)."""
+
+
 def per_village_sum(values: np.ndarray, village_start: np.ndarray) -> np.ndarray:
     """Sum of ``values`` (one per family, families sorted by village) in each village."""
     values = np.asarray(values)
@@ -33,25 +39,38 @@ def per_village_sum(values: np.ndarray, village_start: np.ndarray) -> np.ndarray
     if values.dtype == bool:
         values = values.view(np.uint8)
     starts = village_start[:-1]
-    sizes = np.diff(village_start)
     n = len(values)
     if values.dtype.kind == "u" and values.dtype.itemsize == 1:
-        # Small unsigned integers (flags, members) sum exactly in the narrowest unsigned type
-        # that holds the largest village's sum. reduceat first copies its whole input into that
-        # type, so it runs on blocks of whole villages of about BLOCK families (villages from
-        # `last` on are empty: start == n).
-        acc = _count_dtype(int(sizes.max(initial=0)) * top)
-        out = np.zeros(len(starts), dtype=acc)
+        # Small unsigned integers (flags, members) sum exactly as integers, on blocks of whole
+        # villages of about BLOCK families (villages from `last` on are empty: start == n). Small
+        # villages (small scales): a running sum differenced at the villages' starts, as
+        # reduceat's cost per village dominates there; large villages: reduceat, in the narrowest
+        # unsigned type that holds the largest village's sum (it first copies its input into it).
+        out = np.zeros(len(starts), dtype=np.float64)
         last = int(np.searchsorted(starts, n))
-        cuts = np.append(np.unique(np.searchsorted(starts[:last], np.arange(0, n, BLOCK))), last)
+        cuts = [0, last] if n <= BLOCK else np.append(
+            np.unique(np.searchsorted(starts[:last], np.arange(0, n, BLOCK))), last)
+        acc = None
         for va, vb in zip(cuts[:-1], cuts[1:], strict=True):
             if va < vb:
-                a, b = starts[va], (starts[vb] if vb < last else n)
-                out[va:vb] = np.add.reduceat(values[a:b], starts[va:vb] - a, dtype=acc)
-        out = out.astype(np.float64)
-    else:  # a trailing zero gives empty villages at the end a valid start index
-        out = np.add.reduceat(np.append(values, values.dtype.type(0)), starts, dtype=np.float64)
-    out[sizes == 0] = 0  # reduceat gives the next row for an empty slice
+                edges = village_start[va:vb + 1]  # (village_start[last] is n)
+                a, b = edges[0], edges[-1]
+                edges = edges - a
+                if b - a < SMALL_VILLAGE * (vb - va):
+                    running_acc = np.uint32 if (b - a) * top < 2**32 else np.uint64
+                    running = np.zeros(b - a + 1, dtype=running_acc)
+                    np.cumsum(values[a:b], dtype=running_acc, out=running[1:])
+                    out[va:vb] = np.diff(running[edges])
+                else:
+                    if acc is None:
+                        acc = _count_dtype(int(np.diff(village_start).max(initial=0)) * top)
+                    block = np.add.reduceat(values[a:b], edges[:-1], dtype=acc)
+                    block[edges[1:] == edges[:-1]] = 0  # reduceat gives the next row for an empty village
+                    out[va:vb] = block
+        return out
+    # Other values: a trailing zero gives empty villages at the end a valid start index.
+    out = np.add.reduceat(np.append(values, values.dtype.type(0)), starts, dtype=np.float64)
+    out[np.diff(village_start) == 0] = 0  # reduceat gives the next row for an empty slice
     return out
 
 

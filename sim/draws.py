@@ -4,7 +4,7 @@ Every random decision draws from its own named stream (:func:`sim.rng.stream`) o
 row of a fixed set (all families, families with youth, special families, ...) and then masks,
 so two scenarios with the same seed draw the same numbers for the same families. Draws and
 comparisons run in blocks of ``BLOCK`` rows (the same numbers as one draw; no per-family
-temporary is allocated), and runs of families that cannot be reached (probability 0) are
+temporary is allocated), and long runs of families that cannot be reached (probability 0) are
 skipped with PCG64's ``advance``: none of this changes any family's number.
 """
 
@@ -13,6 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from sim.diffusion import BLOCK
+
+MIN_SKIP = 4096
+"""Fewest rows :func:`draws_below` skips with ``advance`` rather than draws: a separate draw
+call costs about as much as drawing and comparing a few thousand rows, so shorter gaps between
+runs of positive villages are drawn through (their rows have probability 0: none is chosen)."""
 
 
 def blocks(stop: int, start: int = 0) -> list[tuple[int, int]]:
@@ -35,25 +40,32 @@ def lexsort_group_key(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     return np.lexsort((key, group))
 
 
-def draws_below(gen: np.random.Generator, p_table: np.ndarray, key: np.ndarray,
+def draws_below(gen: np.random.Generator, p_table: np.ndarray, key: np.ndarray | None,
                 village_start: np.ndarray | None = None,
                 village_positive: np.ndarray | None = None) -> np.ndarray:
     """Rows ``i`` (sorted) where ``u[i] < p_table[key[i]]``, ``u`` one float32 uniform per row of
-    ``key`` from ``gen`` (drawn block by block: the same numbers as one draw).
+    ``key`` from ``gen`` (drawn block by block: the same numbers as one draw). With ``key=None``,
+    ``p_table`` holds each row's own probability (``u[i] < p_table[i]``).
 
     With ``village_positive`` (rows are families, ``village_start`` their villages' first rows;
     False where the village's probability is 0, so that no uniform is below it), the families of
     runs of such villages are not drawn: PCG64 makes two float32 uniforms of each 64-bit output,
     so skipping an even number of them with ``advance`` is exact and every other family gets its
-    usual uniform.
+    usual uniform. Gaps of fewer than :data:`MIN_SKIP` rows are drawn through (the same numbers;
+    nobody in them is chosen).
     """
+    n = len(p_table) if key is None else len(key)
     if village_positive is None:
-        runs = [(0, len(key))]
+        runs = [(0, n)]
     else:  # families of runs of positive villages, widened to even rows
         edge = np.diff(village_positive.astype(np.int8), prepend=0, append=0)
         vs = village_start
-        runs = zip(vs[np.flatnonzero(edge == 1)] // 2 * 2,
-                   np.minimum((vs[np.flatnonzero(edge == -1)] + 1) // 2 * 2, len(key)), strict=True)
+        starts = vs[np.flatnonzero(edge == 1)] // 2 * 2
+        stops = np.minimum((vs[np.flatnonzero(edge == -1)] + 1) // 2 * 2, n)
+        # Join runs whose gap is short (or, once widened, negative): the joined run starts and
+        # ends where runs did, so it stays even.
+        far = starts[1:] - stops[:-1] >= MIN_SKIP
+        runs = zip(starts[np.r_[True, far]], stops[np.r_[far, True]], strict=True) if len(starts) else []
     rows, at = [], 0  # `at`: rows drawn or skipped so far (even until the last row)
     for start, stop in runs:
         start = max(int(start), at)
@@ -61,10 +73,15 @@ def draws_below(gen: np.random.Generator, p_table: np.ndarray, key: np.ndarray,
             continue
         if start > at:
             gen.bit_generator.advance((start - at) // 2)
-        rows += [np.flatnonzero(gen.random(j - i, dtype=np.float32) < np.take(p_table, key[i:j], mode="clip")) + i
+        rows += [np.flatnonzero(gen.random(j - i, dtype=np.float32) < _p_rows(p_table, key, i, j)) + i
                  for i, j in blocks(int(stop), start)]
         at = int(stop)
     return np.concatenate(rows) if rows else np.empty(0, np.intp)
+
+
+def _p_rows(p_table: np.ndarray, key: np.ndarray | None, i: int, j: int) -> np.ndarray:
+    """The probabilities of rows ``i`` to ``j`` (see :func:`draws_below`)."""
+    return p_table[i:j] if key is None else np.take(p_table, key[i:j], mode="clip")
 
 
 def digital_draws_below(gen: np.random.Generator, digital: np.ndarray, p: float) -> np.ndarray:

@@ -52,7 +52,7 @@ from sim.draws import blocks, select
 from sim.metrics import family_indicator
 from sim.population import make_volunteers
 from sim.province import Province, build_province
-from sim.resources import N_ROLES, STAFF, Hands, Ledger, capacity, slot_specs
+from sim.resources import N_ROLES, STAFF, GroupSum, Hands, Ledger, capacity, slot_specs
 from sim.rng import keyed_uniform, stream
 from sim.submodels import SUBMODELS, diffuse, turnover
 
@@ -112,8 +112,13 @@ class OutreachModel(Model):
         self.cum_season = {k: np.cumsum(w) for k, w in self.season.items()}
         vc = v.county.astype(np.int64)
         self.v_county = vc
+        self.county_sum = GroupSum(vc, p.n_counties)
+        """Village values summed by county (``np.bincount(v_county, weights=...)``, faster)."""
         self.n_v = np.diff(f.village_start)
         self.degree_v = network_degree(p.network)
+        # The network in float64 for the month's products with the (float64) aware shares: the
+        # same numbers (scipy converts the matrix to float64 for them), converted once.
+        self.network_f64 = None if p.network is None else p.network.astype(np.float64)
         self.fam_full_v = self.n_v * self.W
         self.n_v_c = np.bincount(v.county, weights=self.n_v, minlength=p.n_counties).astype(float)
         self.county_population = p.admin.counties["population"].to_numpy(float)
@@ -150,6 +155,11 @@ class OutreachModel(Model):
         self.youth_key = f.village[self.idx_youth]
         self.youth_key *= self.youth_keys
         self.youth_key += n_youth
+        # At small scales there are fewer families with youth than (village, members) pairs: the
+        # lectures then work out each family's probability rather than the whole table.
+        self.youth_by_family = None
+        if len(self.idx_youth) < v.n * self.youth_keys:
+            self.youth_by_family = (f.village[self.idx_youth].astype(np.intp), n_youth.astype(np.float64))
         # Expected full-scale visit-eligible households per village and group (special,
         # hardship, elderly in difficulty), from the village's shares.
         hh = v.households.astype(np.float64)
@@ -171,9 +181,14 @@ class OutreachModel(Model):
         for c in range(self.n_c):
             self.site[by_county[starts[c]:min(starts[c] + n_sites[c], ends[c])]] = True
         self.sites_c = np.bincount(vc, weights=self.site, minlength=self.n_c)
+        # Family health events draw participants from the site's township.
+        self.township_sum = GroupSum(v.township, len(v.township_county))
+        """Village values summed by township (``np.bincount(v.township, weights=...)``, faster)."""
+        self.fam_full_t = self.township_sum(self.fam_full_v)
 
         # Full-scale counts per county.
-        self.youth_members_c = self._per_county(f.n_youth) * self.W  # exact integer sums
+        youth_v = self._per_village(f.n_youth)
+        self.youth_members_c = self.county_sum(youth_v) * self.W  # exact integer sums
         self.families_c = np.bincount(vc, weights=self.fam_full_v, minlength=self.n_c)
         self.digital_c = self._per_county(f.digital) * self.W
         self.special_c = self._per_county(f.special) * self.W
@@ -182,8 +197,7 @@ class OutreachModel(Model):
             f.village[self.idx_eligible], minlength=v.n), minlength=self.n_c) * self.W
         self.access_v = (1 - 0.5 * np.minimum(1, v.remoteness_min / 60.0)).astype(np.float32)
         # Youth members weighted by their village's access, per county: lectures reach persons.
-        self.youth_access_c = np.bincount(vc, weights=self._per_village(f.n_youth) * self.access_v,
-                                          minlength=self.n_c) * self.W
+        self.youth_access_c = np.bincount(vc, weights=youth_v * self.access_v, minlength=self.n_c) * self.W
         self.travel_hours_v = a.travel_minutes_per_remoteness_minute * v.remoteness_min / 60.0
         self.visit_hours_v = a.visit_hours + self.travel_hours_v
 
@@ -211,6 +225,8 @@ class OutreachModel(Model):
         town_to_v = st.township_hours_to_villages * self.township_staff * hours
         n_v_town = np.bincount(v.township, minlength=n_t)
         self.township_hours_v = (town_to_v / np.maximum(n_v_town, 1))[v.township]
+        self.township_hours_c = self.county_sum(self.township_hours_v)
+        """The township posts' village share per county (hours available, not a county pool)."""
         self.officer_hours_v = np.full(v.n, float(st.officers_per_village * st.officer_hours_per_month))
         if self.prof_hours.sum() > 0:
             self.prof_hours = self.prof_hours + st.extra_staff_hours_per_month * self.prof_hours / self.prof_hours.sum()
@@ -274,13 +290,19 @@ class OutreachModel(Model):
         return per_village_sum(values, self.f.village_start)
 
     def _per_county(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.v_county, weights=self._per_village(values), minlength=self.n_c)
+        return self.county_sum(self._per_village(values))
 
     def count_by_county(self, idx: np.ndarray, weights=None) -> np.ndarray:
-        """Full-scale count of families ``idx`` (optionally weighted) per county."""
-        vil = self.f.village[idx]
-        per_v = np.bincount(vil, weights=weights, minlength=self.v.n)
-        return np.bincount(self.v_county, weights=per_v, minlength=self.n_c) * self.W
+        """Full-scale count of families ``idx`` (optionally weighted) per county.
+
+        Counts, and integer weights, add up exactly in any order (below 2**53), so they are
+        counted by county at once; other weights are summed by village, then by county (the
+        order in which these float sums were always taken: another order could change their
+        last digits)."""
+        if weights is None or np.asarray(weights).dtype.kind in "biu":
+            return np.bincount(self.county_of(idx), weights=weights, minlength=self.n_c) * self.W
+        per_v = np.bincount(self.f.village[idx], weights=weights, minlength=self.v.n)
+        return self.county_sum(per_v) * self.W
 
     _count_idx_by_county = count_by_county
 
@@ -426,15 +448,24 @@ class OutreachModel(Model):
         village = np.zeros((N_ROLES, n_v))
         village[STAFF] = self.township_hours_v
         village[ROLES.index("officer")] = self.officer_hours_v
-        for role, rows in (("volunteer", vol.active & ~self.trained), ("lecturer", vol.active & self.trained)):
+        # Active volunteers' hours by (village, trained) in one pass: each village's untrained and
+        # trained hours are summed in volunteer order, as two separate sums would be.
+        active = vol.active
+        vil = vol.village[active]
+        key = vil * 2 + self.trained[active]
+        by_trained = np.bincount(key, weights=vol.hours_per_month[active], minlength=2 * n_v).reshape(n_v, 2)
+        self.active_v = np.bincount(vil, minlength=n_v)
+        """Active volunteers per village: this month's until :func:`turnover` (which alone changes
+        them, last in the month) sets the month's end."""
+        for role, trained in (("volunteer", 0), ("lecturer", 1)):
             r = ROLES.index(role)
-            village[r] = np.bincount(vol.village[rows], weights=vol.hours_per_month[rows], minlength=n_v)
+            village[r] = by_trained[:, trained]
             extra = getattr(st, f"extra_{role}_hours_per_month")
             if extra > 0 and village[r].sum() > 0:
                 village[r] += extra * village[r] / village[r].sum()
-        hands = Hands(village, self.prof_hours, self.v_county)
+        hands = Hands(village, self.prof_hours, self.v_county, self.county_sum)
         pool = hands.county_pool()
-        pool[STAFF] += np.bincount(self.v_county, weights=self.township_hours_v, minlength=self.n_c)
+        pool[STAFF] += self.township_hours_c
         self.hours_available[self.month] = pool.sum(axis=1)
         self.hours_available_c[self.month] = pool
         return hands
@@ -479,8 +510,7 @@ class OutreachModel(Model):
         b = self.binding[m]
         self.cm["money_bound"][m] = (b & 1).any(axis=0)
         self.cm["hands_bound"][m] = (b & ~1).any(axis=0)
-        self.cm["volunteers_active"][m] = np.bincount(
-            self.v_county[self.volunteers.village[self.volunteers.active]], minlength=self.n_c)
+        self.cm["volunteers_active"][m] = self.county_sum(self.active_v)  # after turnover
 
     # ------------------------------------------------------------------ results
     def county_coverage(self, indicator: str) -> np.ndarray:

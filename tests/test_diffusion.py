@@ -53,6 +53,27 @@ def test_village_aware_share_with_a_trailing_empty_village():
     np.testing.assert_allclose(village_aware_share(aware, np.array([0, 2, 4, 4])), [0.5, 1.0, 0.0])
 
 
+@pytest.mark.parametrize("small_village", [0, 32, 10**9])
+@pytest.mark.parametrize("block", [7, 64, 1 << 18])
+def test_per_village_sum_of_small_integers_is_exact_across_blocks(monkeypatch, block, small_village):
+    """Flags and member counts are summed as integers, block by block of whole villages (with a
+    village larger than a block, empty villages first, inside and last), by running sums or
+    reduceat: every village's exact sum, whatever the block size and the method."""
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(0, 30, 400) * (rng.random(400) < 0.8)
+    sizes[:3] = sizes[-4:] = 0
+    sizes[200] = 5 * block + 3
+    start = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=start[1:])
+    monkeypatch.setattr("sim.diffusion.BLOCK", block)
+    monkeypatch.setattr("sim.diffusion.SMALL_VILLAGE", small_village)
+    for values in (rng.random(start[-1]) < 0.3, rng.integers(0, 256, start[-1]).astype(np.uint8)):
+        want = [int(values[a:b].astype(np.int64).sum()) for a, b in zip(start[:-1], start[1:], strict=True)]
+        got = per_village_sum(values, start)
+        assert got.dtype == np.float64
+        np.testing.assert_array_equal(got, want)
+
+
 # ---------------------------------------------------------------- contact share
 
 

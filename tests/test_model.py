@@ -907,10 +907,12 @@ def test_relabelling_check_detects_a_misaligned_network():
     assert not np.array_equal(a.aware["health"][rows], c.aware["health"])
 
 
+@pytest.mark.parametrize("few", [0, 8])
 @pytest.mark.parametrize("order", [np.arange(10), TINY_ORDER])
-def test_online_reach_goes_to_each_county_s_own_families(order):
+def test_online_reach_goes_to_each_county_s_own_families(order, few, monkeypatch):
     """Online outreach of one county reaches families with internet access of that county only,
     however the villages are numbered."""
+    monkeypatch.setattr("sim.submodels.education.FEW_COUNTIES", few)  # one comparison, or county by county
     q, _ = permute_villages(tiny_province(), order)
     m = OutreachModel(run_config(months=1, scale=1.0, diffusion={"policy_announce_month": 1}), q)
     m.attended = {t: [] for t in m.aware}
@@ -1123,3 +1125,100 @@ def test_county_spend_with_a_single_county():
     m.step()
     assert m.spent_year["insurance"].sum() > 0
     np.testing.assert_allclose(m.cm["spend_yuan"][0], sum(m.spent_year[ch] for ch in COUNTY_SPEND))
+
+
+# ---------------------------------------------------------------- shortcuts that change no number
+
+
+def test_poisson_inverse_is_scipy_s_bit_for_bit():
+    """Recruits per village: the inverse CDF without scipy's slow ``pdtrik`` gives scipy's own
+    ``poisson.ppf``, also for ``q`` at (or a rounding error either side of) a CDF value, where
+    scipy's ``pdtrik`` and the least ``k`` with ``cdf(k) >= q`` may disagree."""
+    from scipy.special import pdtr
+    from scipy.stats import poisson
+
+    from sim.submodels.volunteers import _poisson_ppf, _recruits_any
+
+    rng = np.random.default_rng(11)
+    mu = np.concatenate([rng.random(200_000) * 0.5, rng.random(200_000) * 30, [0.0, np.nan, -1.0, 1e4, np.inf]])
+    q = rng.random(len(mu))
+    k = rng.integers(0, 40, len(mu)).astype(float)
+    cdf = pdtr(k, mu)
+    qs = [q, cdf, np.nextafter(cdf, 0), np.nextafter(cdf, 1), cdf * (1 + 1e-15), cdf * (1 - 1e-9), cdf * (1 + 2e-9)]
+    for q in qs:
+        ok = (q > 0) & (q < 1)
+        np.testing.assert_array_equal(_poisson_ppf(q[ok], mu[ok]), poisson.ppf(q[ok], mu[ok]))
+    rate = np.concatenate([rng.random(100_000) * 40, [0.0, np.nan, np.inf, 1e-300, 720.0, 720.0]])
+    u = np.concatenate([rng.random(100_000), [0.5, 0.5, 0.5, 0.5, 0.0, 1e-320]])
+    u[:1000] = pdtr(0, rate[:1000])  # at P(0) itself (not above it)
+    u[1000:2000] = np.nextafter(pdtr(0, rate[1000:2000]), 1)  # just above
+    np.testing.assert_array_equal(_recruits_any(u, rate), u > pdtr(0, rate))
+
+
+@pytest.mark.parametrize("min_skip", [0, 2, 4096, 10**12])
+def test_drawing_through_short_gaps_draws_the_same_numbers(small_province, monkeypatch, min_skip):
+    """Villages of probability 0 are skipped with ``advance`` in runs of at least ``MIN_SKIP``
+    families and drawn through otherwise: any threshold chooses the same families."""
+    import sim.draws
+    from sim.draws import draws_below
+
+    p = small_province
+    f = p.families
+    m = OutreachModel(run_config(), p)
+    rng = np.random.default_rng(4)
+    p_v = (rng.random(p.villages.n) * 0.3 * (rng.random(p.villages.n) < 0.5)).astype(np.float32)
+    p_v[:5] = p_v[-5:] = 0.0
+    p_v[1000:9000] = 0.0  # a long run of unreachable villages
+    monkeypatch.setattr(sim.draws, "MIN_SKIP", min_skip)
+    got = draws_below(m.draw("family_health_events"), p_v, f.village, f.village_start, village_positive=p_v > 0)
+    u = m.draw("family_health_events").random(f.n, dtype=np.float32)
+    np.testing.assert_array_equal(got, np.flatnonzero(u < p_v[f.village]))
+    # one probability per row (no table)
+    per_row = p_v[f.village]
+    np.testing.assert_array_equal(draws_below(m.draw("family_health_events"), per_row, None), got)
+
+
+def test_counts_by_county_at_once_are_the_village_then_county_sums(baseline_run):
+    """Counts and integer weights are counted by county at once; they are the same numbers as
+    the sums by village, then by county."""
+    m = baseline_run
+    f = m.f
+    for idx in (m.idx_special, m.idx_eligible, np.flatnonzero(m.state["visited"]), np.empty(0, np.int64)):
+        for weights in (None, f.size[idx], f.size[idx].astype(np.int64) * 3):
+            per_v = np.bincount(f.village[idx], weights=weights, minlength=m.v.n)
+            want = np.bincount(m.v_county, weights=per_v, minlength=m.n_c) * m.W
+            assert m.count_by_county(idx, weights).tobytes() == want.tobytes()
+
+
+def test_youth_lectures_family_by_family_are_the_table_s_numbers(small_province):
+    """At small scales the lectures' reach is worked out family by family rather than as a table
+    by (village, members): the same run, bit for bit."""
+    cfg = run_config(months=12)
+    by_family = OutreachModel(cfg, small_province)
+    assert by_family.youth_by_family is not None
+    by_table = OutreachModel(cfg, small_province)
+    by_table.youth_by_family = None
+    by_family.run()
+    by_table.run()
+    assert by_family.cm["youth_beneficiaries"].sum() > 0
+    assert differences(snapshot(by_family), snapshot(by_table)) == []
+    assert by_family.cm["youth_beneficiaries"].tobytes() == by_table.cm["youth_beneficiaries"].tobytes()
+
+
+def test_online_reach_by_row_or_by_county_is_the_same(small_province, monkeypatch):
+    """Online reach compares each family's uniform with its county's probability either in one
+    comparison (many counties in a block) or county by county: the same families, topics and
+    uniforms."""
+    m = OutreachModel(run_config(diffusion={"policy_announce_month": 1}), small_province)
+    families_c = np.random.default_rng(2).random(m.n_c) * m.digital_c * 0.3
+    families_c[::7] = 0.0
+    got = []
+    for few in (0, 10**6):
+        monkeypatch.setattr("sim.submodels.education.FEW_COUNTIES", few)
+        m.attended = {t: [] for t in m.aware}
+        reached = _online_reach(m, "online", families_c, np.array([0.2, 0.5, 0.3]))
+        got.append((reached, {t: [x[0] for x in v] for t, v in m.attended.items()}))
+    assert len(got[0][0]) > 1000
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    for t in m.aware:
+        assert [x.tolist() for x in got[0][1][t]] == [x.tolist() for x in got[1][1][t]]

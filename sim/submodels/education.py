@@ -19,6 +19,10 @@ from sim.draws import blocks, digital_draws_below, draws_below
 if TYPE_CHECKING:
     from sim.model import OutreachModel
 
+FEW_COUNTIES = 8
+"""Counties in a block of families with internet access up to which :func:`_online_reach` compares
+county by county (a few large counties: large scales) rather than building each row's
+probability (many small ones: small scales, where a loop over 122 counties costs more)."""
 REACHED_FLAG = {"youth": "youth_reached", "health": "health_reached"}
 """The coverage flag a topic's reach sets (policy coverage is awareness, not attendance)."""
 
@@ -61,15 +65,24 @@ def youth_lectures(m: OutreachModel, act: Activity) -> None:
         return  # (the stream is this month's own: not drawing it changes no other draw)
     lam_c = lectures * a.youth_per_lecture / np.maximum(m.youth_access_c, 1e-12)
     lam_v = lam_c[m.v_county] * m.access_v
-    n = np.arange(m.youth_keys, dtype=np.float64)
-    p_person = -np.expm1(-lam_v)
-    p_family = -np.expm1(-(lam_v[:, None] * n))  # (village, members 10-24)
-    persons = np.where(p_family > 0, n * p_person[:, None] / np.maximum(p_family, 1e-300), 0.0)
-    rows = draws_below(m.draw("youth_lectures"), p_family.ravel(), m.youth_key)
+    gen = m.draw("youth_lectures")
+    if m.youth_by_family is None:  # a table by (village, members 10-24), flattened
+        n = np.arange(m.youth_keys, dtype=np.float64)
+        p_table = -np.expm1(-(lam_v[:, None] * n)).ravel()
+        rows = draws_below(gen, p_table, m.youth_key)
+        p_family = p_table[m.youth_key[rows]]
+    else:  # the same numbers, family by family
+        village, members = m.youth_by_family
+        p_each = -np.expm1(-(lam_v[village] * members))
+        rows = draws_below(gen, p_each, None)
+        p_family = p_each[rows]
     reached = m.idx_youth[rows]
     reach(m, reached, "youth", d.hazard_attend)
-    m.cm["youth_beneficiaries"][m.month] += m.count_by_county(
-        reached, weights=np.take(persons.ravel(), m.youth_key[rows]))
+    # Persons attending in a reached family: members * p_person / p_family (> 0 when reached).
+    village, members = np.divmod(m.youth_key[rows], m.youth_keys)
+    p_person = -np.expm1(-lam_v[village])
+    persons = members * p_person / np.maximum(p_family, 1e-300)
+    m.cm["youth_beneficiaries"][m.month] += m.count_by_county(reached, weights=persons)
 
 
 def policy_events(m: OutreachModel, act: Activity) -> None:
@@ -97,11 +110,9 @@ def family_health_events(m: OutreachModel, act: Activity) -> None:
         return
     v = m.v
     per_site = events / np.maximum(m.sites_c, 1)
-    n_t = len(v.township_county)
-    ev_t = np.bincount(v.township, weights=m.site * per_site[m.v_county], minlength=n_t)
-    fam_t = np.bincount(v.township, weights=m.fam_full_v, minlength=n_t)
+    ev_t = m.township_sum(m.site * per_site[m.v_county])
     per_event = a.participants_per_event / a.persons_per_participating_family
-    lam_v = (ev_t * per_event / np.maximum(fam_t, 1e-12))[v.township]
+    lam_v = (ev_t * per_event / np.maximum(m.fam_full_t, 1e-12))[v.township]
     p_v = (-np.expm1(-lam_v)).astype(np.float32)
     reached = draws_below(m.draw("family_health_events"), p_v, m.f.village, m.f.village_start,
                           village_positive=p_v > 0)
@@ -130,8 +141,15 @@ def _online_reach(m: OutreachModel, name: str, families_c: np.ndarray, topic_sha
     rows, us = [], []
     for i, j in blocks(len(idx)):
         u = gen.random(j - i, dtype=np.float32)
-        # Families are sorted by village and villages by county: compare county by county.
-        for c in range(np.searchsorted(start, i, side="right") - 1, np.searchsorted(start, j, side="left")):
+        # Families are grouped by county (from `start`).
+        first, stop = np.searchsorted(start, i, side="right") - 1, np.searchsorted(start, j, side="left")
+        if stop - first > FEW_COUNTIES:  # small scales: one comparison with each row's county's p
+            p = np.repeat(np.maximum(p_c, 0), np.diff(np.clip(start, i, j)))  # (nobody is below 0)
+            hit = np.flatnonzero(u < p)
+            rows.append(hit + i)
+            us.append(u[hit] / p[hit])
+            continue
+        for c in range(first, stop):  # large scales: county by county
             lo, hi = max(int(start[c]), i) - i, min(int(start[c + 1]), j) - i
             if hi <= lo or p_c[c] <= 0:
                 continue

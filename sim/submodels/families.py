@@ -28,7 +28,7 @@ def diffuse(m: OutreachModel) -> None:
             forget = m.draw(f"forgetting.{t}").random(f.n, dtype=np.float32) < d.forgetting_month
             aware &= ~forget
         a_v = village_aware_share(aware, f.village_start)
-        w_v = contact_share(a_v, m.province.network, d.theta, m.n_v, m.degree_v)
+        w_v = contact_share(a_v, m.network_f64, d.theta, m.n_v, m.degree_v)
         p_ext = d.p_ext if t != "policy" or m.policy_announced else 0.0
         tables = hazard_tables(w_v, p_ext, d.q)
         idx, h = attended_hazards(m.attended[t])

@@ -30,7 +30,7 @@ def _take(m: OutreachModel, act: Activity, hours_v: np.ndarray, roles: tuple[int
     """Take ``hours_v`` hours per village from ``roles`` (in order of preference) and record them."""
     used = assign_hours(hours_v, m.hands.village, [(1.0, roles)])
     m.hands.take_village(used)
-    m.use_hours(act.name, np.stack([np.bincount(m.v_county, weights=u, minlength=m.n_c) for u in used]))
+    m.use_hours(act.name, np.stack([m.county_sum(u) for u in used]))
 
 
 def contact_persons(m: OutreachModel, act: Activity) -> None:
@@ -38,10 +38,9 @@ def contact_persons(m: OutreachModel, act: Activity) -> None:
     hours a family and month; contacts register green-channel and family-doctor contracts."""
     a, st = m.cfg.activities, m.cfg.staffing
     f, v, s = m.f, m.v, m.state
-    vol = m.volunteers
     roles = _roles(m, act)
     hours_v = m.hands.village[list(roles)].sum(axis=0)
-    n_active_v = np.bincount(vol.village[vol.active], minlength=v.n)
+    n_active_v = m.active_v
     sp_idx = m.idx_special
     sp_v = f.village[sp_idx]
     u = m.draw("contact").random((4, len(sp_idx)), dtype=np.float32)
@@ -69,8 +68,8 @@ def contact_persons(m: OutreachModel, act: Activity) -> None:
     s["green_channel"][sp_idx[has & (u[2] < a.p_green_channel_month)]] = True
     s["family_doctor"][sp_idx[has & (u[3] < a.p_family_doctor_month)]] = True
     duty_v = np.minimum(exp_sp * assigned_share() * a.contact_hours_per_family_month, hours_v)
-    short_c = np.bincount(m.v_county, weights=np.maximum(want_v - free_v, 0), minlength=m.n_c)
-    want_c = np.bincount(m.v_county, weights=want_v, minlength=m.n_c)
+    short_c = m.county_sum(np.maximum(want_v - free_v, 0))
+    want_c = m.county_sum(want_v)
     bits = np.bitwise_or.reduce(ROLE_BITS[list(roles)])
     m.bind(act.name, np.where(short_c > 0.01 * want_c, bits, 0).astype(np.int8))
     _take(m, act, duty_v, roles)
@@ -91,13 +90,14 @@ def visits(m: OutreachModel, act: Activity) -> None:
     demand_v = demand_g.sum(axis=0)
     by_hands_v = np.minimum(demand_v, hours_v / m.visit_hours_v)
     goods_per_visit = m.persons_per_eligible * a.visit_goods_yuan_per_person
-    want_money_c = np.bincount(m.v_county, weights=by_hands_v, minlength=m.n_c) * goods_per_visit
+    by_hands_c = m.county_sum(by_hands_v)
+    want_money_c = by_hands_c * goods_per_visit
     money_c = m.available("visits", "visits")
     scale_c = np.where(want_money_c > money_c, money_c / np.maximum(want_money_c, 1e-12), 1.0)
     served_v = by_hands_v * scale_c[m.v_county]
-    lost_hands_c = np.bincount(m.v_county, weights=demand_v - by_hands_v, minlength=m.n_c)
-    lost_money_c = np.bincount(m.v_county, weights=by_hands_v, minlength=m.n_c) * (1 - scale_c)
-    demand_c = np.bincount(m.v_county, weights=demand_v, minlength=m.n_c)
+    lost_hands_c = m.county_sum(demand_v - by_hands_v)
+    lost_money_c = by_hands_c * (1 - scale_c)
+    demand_c = m.county_sum(demand_v)
     hands_bits = np.bitwise_or.reduce(ROLE_BITS[list(roles)])
     m.bind(act.name, (MONEY * (lost_money_c > 0.01 * demand_c)
                       + hands_bits * (lost_hands_c > 0.01 * demand_c)).astype(np.int8))
@@ -112,12 +112,12 @@ def visits(m: OutreachModel, act: Activity) -> None:
     chosen = (u[0] < rate) & (u[1] < np.take(frac_g.ravel(), m.elig_key, mode="clip"))
     visited = e_idx[chosen]
     educated = visited[u[2][chosen] < a.p_visit_health_education]
-    m.spend(act, np.bincount(m.v_county, weights=served_v, minlength=m.n_c) * goods_per_visit)
+    m.spend(act, m.county_sum(served_v) * goods_per_visit)
     s["visited"][visited] = True
     s["health_reached"][educated] = True
     m.attended["health"].append((educated, m.cfg.diffusion.hazard_attend))
     m.cm["visits"][m.month] += m.count_by_county(visited)
-    m.cm["person_visits"][m.month] += m.count_by_county(visited, weights=f.size[visited].astype(float))
+    m.cm["person_visits"][m.month] += m.count_by_county(visited, weights=f.size[visited])
     _take(m, act, served_v * m.visit_hours_v, roles)
     contact_v = getattr(m, "contact_hours_v", 0.0)
     m.hours_used_v = contact_v + served_v * m.visit_hours_v
