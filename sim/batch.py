@@ -113,9 +113,13 @@ class ModelTask:
     indicators: tuple[str, ...]
 
     def fingerprint(self) -> str:
+        """The configs, the indicators and the code (package version and git commit): a batch is
+        resumed only by the code that started it, as a sweep is (:mod:`sim.sweep`)."""
         import sim
         from sim.results import config_hash
-        return json.dumps({"task": "model", "version": sim.__version__, "indicators": list(self.indicators),
+        from sim.runs import git_commit
+        return json.dumps({"task": "model", "version": sim.__version__, "commit": git_commit(),
+                           "indicators": list(self.indicators),
                            "configs": {k: config_hash(c) for k, c in sorted(self.configs.items())}})
 
     def run(self, job: Job) -> dict:
