@@ -429,9 +429,12 @@ UNCERTAINTY = {
                      "下表列出每个情景中利害最大（完全信息期望值 EVPI 最大）的覆盖率指标及其 EVPPI 最大的参数："),
     "m_first": ("{scen}: measure {param} first; it carries {s:.0f} % of the {v} at stake on {ind}.",
                 "{scen}：应优先测量{param}，它占{ind}上利害（{v}）的 {s:.0f}%。"),
-    "m_none": ("{scen}: the ranking against {base} is the same in every sampled world on every coverage indicator; "
-               "no single measurement would change it.",
-               "{scen}：在所有抽样情形中，各覆盖率指标相对 {base} 的排名都相同；测量任何单个参数都不会改变它。"),
+    "m_none": ("{scen}: no coverage ranking against {base} reverses across the sampled worlds (the scenario is "
+               "never materially better in some and worse in others), so no single measurement would change the "
+               "choice; where it helps only in some worlds, the analysis's summary above names what decides it.",
+               "{scen}：在各抽样情形中，各覆盖率指标相对 {base} 的排名都不会反转（不会在一些情形中明显更好、"
+               "在另一些情形中明显更差），因此测量任何单个参数都不会改变选择；若仅在部分情形中有改善，"
+               "上文分析总结已指出决定因素。"),
     "col_at_stake": ("at stake (EVPI)", "利害（EVPI）"), "col_evppi": ("EVPPI", "EVPPI"),
     "col_share": ("share of EVPI", "占 EVPI 比例"), "col_total": ("total effect ({ix})", "总效应（{ix}）"),
     "col_rank": ("rank", "排名"),
