@@ -155,16 +155,6 @@ MODEL_SECONDS = "_model_s"
 """A task may add this key to a row: the seconds of the model itself (kept out of the results)."""
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
 def run_chunk(task: Task, jobs: Sequence[Job], driver: int | None = None) -> tuple[list[dict], dict]:
     """Run ``jobs`` in this process; returns their rows (with ``id``) and timing: ``work_s``
     (the whole chunk in this process) and ``model_s`` (the model itself, where the task says).
@@ -173,11 +163,13 @@ def run_chunk(task: Task, jobs: Sequence[Job], driver: int | None = None) -> tup
     it is gone (killed), the worker ends at once instead of running on for nobody: nothing of
     the chunk would be kept, as only the driver writes parts.
     """
+    from sim.sweep import pid_alive
+
     t0 = time.perf_counter()
     rows = []
     model_s = 0.0
     for j in jobs:
-        if driver is not None and not _pid_alive(driver):
+        if driver is not None and not pid_alive(driver):
             os._exit(0)
         try:
             row = task.run(j)

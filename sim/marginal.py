@@ -342,26 +342,12 @@ def format_table(df: pd.DataFrame, hour_yuan: float | None = None) -> str:
     return "\n".join(lines)
 
 
-def _json_safe(x):
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _json_safe(x.tolist())
-    if isinstance(x, float | np.floating):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
-
-
 def write_outputs(out: Path, df: pd.DataFrame, runs: dict[str, list[dict]], steps: dict[str, float],
                   cfg: RunConfig, seconds: float) -> None:
     """Write ``marginal.csv`` (the table) and ``marginal.json`` (the table, the method, the
     config's identity and the paired differences of every seed), each atomically."""
     import sim
-    from sim.results import _atomic, config_hash, git_commit, write_json
+    from sim.results import _atomic, config_hash, git_commit, json_safe, write_json
 
     base = runs[BASE]
     per_seed = {}
@@ -391,7 +377,7 @@ def write_outputs(out: Path, df: pd.DataFrame, runs: dict[str, list[dict]], step
         "paired_differences": per_seed,
     }
     _atomic(out / "marginal.csv", lambda t: df.to_csv(t, index=False))
-    write_json(out / "marginal.json", _json_safe(doc))
+    write_json(out / "marginal.json", json_safe(doc))
 
 
 # ---------------------------------------------------------------------------- command line

@@ -79,6 +79,7 @@ from sim.batch import Job, ModelTask, run_batch, run_chunk
 from sim.compose import CONF_DIR, compose_run_config, with_overrides
 from sim.config import RunConfig
 from sim.errors import ConfigError, UserError, check_range
+from sim.marginal import t_interval
 from sim.metrics import COVERAGE, EQUITY_INDICATORS
 
 SPEC_FILE = CONF_DIR / "optimize.yaml"
@@ -553,18 +554,6 @@ def pareto_front(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- verification
-def t_interval(d, level: float = LEVEL) -> tuple[float, float, float]:
-    from scipy.stats import t
-
-    d = np.asarray(d, dtype=float)
-    n = len(d)
-    mean = float(d.mean()) if n else math.nan
-    if n < 2:
-        return mean, math.nan, math.nan
-    half = float(t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half
-
-
 def picks_of(df: pd.DataFrame, mode: str, top: int) -> pd.DataFrame:
     """The allocations to verify: the best feasible trial and the runners-up (distinct)."""
     f = df[df["feasible"] & (df["label"] != "2021 allocation")]
@@ -792,25 +781,13 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     result["seconds"] = round(time.perf_counter() - t_start, 1)
-    from sim.results import write_json
+    from sim.results import json_safe, write_json
 
-    write_json(out / "optimize.json", _finite(result))
+    write_json(out / "optimize.json", json_safe(result))
     print(result["summary"])
     print(f"\nfiles: {out} (best.yaml, verification.csv, trials.parquet, response.csv, figures/, optimize.json) "
           f"in {result['seconds']:.0f} s")
     return 0 if result["status"] == "ok" else 1
-
-
-def _finite(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {str(k): _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    if isinstance(x, np.floating | np.integer):
-        return _finite(x.item())
-    return x
 
 
 def run(spec: Spec, mode: str, base: RunConfig, province, out: Path, n_trials: int, workers: int, batch: int,

@@ -500,24 +500,15 @@ def scenario_configs(scenarios: Sequence[str], overrides: Sequence[str], baselin
 def check_no_overlap(configs: dict[str, RunConfig], params: Sequence[Uncertain], baseline: str) -> None:
     """A sampled parameter must not be one a scenario sets (it would overwrite the scenario)."""
     from sim.results import config_dict
+    from sim.runs import flatten
 
-    base = _flat(config_dict(configs[baseline]))
+    base = flatten(config_dict(configs[baseline]))
     for arm, cfg in configs.items():
-        flat = _flat(config_dict(cfg))
+        flat = flatten(config_dict(cfg))
         for p in params:
             if flat.get(p.key) != base.get(p.key):
                 raise ConfigError("--params", p.key, f"scenario {arm} sets this parameter; sampling it would undo the "
                                                      "scenario (leave it out of --params)")
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def prebuild(configs: dict[str, RunConfig]) -> None:
@@ -528,23 +519,13 @@ def prebuild(configs: dict[str, RunConfig]) -> None:
 
 def write_outputs(out: Path, res: Result, meta: dict) -> None:
     """Every file of the analysis (each written atomically)."""
-    from sim.results import _atomic, write_json
+    from sim.results import _atomic, json_safe, write_json
 
     _atomic(out / "runs.parquet", lambda t: res.runs.to_parquet(t, index=False))
     _atomic(out / "indices.csv", lambda t: res.indices.to_csv(t, index=False))
     _atomic(out / "robustness.csv", lambda t: res.robustness.to_csv(t, index=False))
     _atomic(out / "measure_first.csv", lambda t: res.measure_first.to_csv(t, index=False))
-    write_json(out / "sensitivity.json", _finite(meta))
-
-
-def _finite(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    return x
+    write_json(out / "sensitivity.json", json_safe(meta))
 
 
 def format_report(res: Result, meta: dict) -> str:

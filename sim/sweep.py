@@ -149,7 +149,7 @@ RUN_LOCK = ".run.lock"
 """In a run folder while a job writes into it: ``{"pid": ..., "host": ...}`` of the writer."""
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` runs on this host (a zombie, killed but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
@@ -190,7 +190,7 @@ def lock_is_live(lock: dict | None) -> bool:
     if lock.get("host") != socket.gethostname():
         return True
     try:
-        return _pid_alive(int(lock.get("pid")))
+        return pid_alive(int(lock.get("pid")))
     except (TypeError, ValueError):
         return False
 
