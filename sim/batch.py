@@ -85,11 +85,11 @@ _PROVINCES: dict[tuple[str, str], Any] = {}
 
 def province_for(cfg: RunConfig):
     """The province of ``cfg``, loaded once per process (from the cache the driver filled)."""
-    key = (repr(cfg.population), repr(cfg.network))
+    key = (repr(cfg.population), repr(cfg.network), cfg.region)
     if key not in _PROVINCES:
-        from sim.province import build_province
+        from sim.province import province_for
 
-        _PROVINCES[key] = build_province(cfg.population, cfg.network, progress=False)
+        _PROVINCES[key] = province_for(cfg, progress=False)
     return _PROVINCES[key]
 
 

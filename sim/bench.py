@@ -54,6 +54,13 @@ processes. What is measured:
   of the uncertainty file, baseline only (2,560 runs; target: <= 20 minutes). Writes
   ``results/bench/batch.json``.
 
+* **one region** (``--region``, issue #16): a year of 长沙市 Changsha alone against the whole
+  province, both at scale 0.2, seed 1, alternately, 3 times each, in this process after one
+  untimed run of each (the province in the cache). Each time holds what a run does before
+  writing its files: the province loaded (and cut, for the region), the model built, 12 months
+  and the summary. Medians, and the ratio province / region (target: >= 3). Writes
+  ``results/bench/region.json``.
+
 * **against a revision** (``--against REV``): the full-scale 12-month run of this code and of git
   revision ``REV`` (checked out into a temporary worktree and run by its own ``sim.bench`` child,
   same interpreter and warm province cache), alternately, ``--repeats`` times each; medians, the
@@ -692,6 +699,51 @@ def _timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProces
     return wall, res
 
 
+REGION_BENCH = {"region": "430100", "scale": 0.2, "repeats": 3, "target_ratio": 3.0}
+
+
+def region_bench() -> int:
+    """A year of one region (Changsha) against the whole province (see the module docstring)."""
+    from sim.compose import compose_run_config
+    from sim.metrics import summary
+    from sim.model import OutreachModel
+    from sim.progress import Progress
+    from sim.province import province_for
+
+    spec = REGION_BENCH
+    base = [f"population.scale={spec['scale']}", "progress=false"]
+    configs = {"province": compose_run_config(base), "region": compose_run_config([*base, f"region={spec['region']}"])}
+
+    def one(cfg) -> tuple[float, dict]:
+        t0 = time.perf_counter()
+        m = OutreachModel(cfg, province_for(cfg, progress=False)).run()
+        s = summary(m)
+        return time.perf_counter() - t0, {"families": int(m.f.n), "villages": int(m.v.n), "counties": int(m.n_c),
+                                          "youth_education": s["coverage"]["youth_education"]}
+
+    info = {k: one(cfg)[1] for k, cfg in configs.items()}  # warm: the province cached, imports done
+    times: dict[str, list[float]] = {k: [] for k in configs}
+    with Progress("region against province", spec["repeats"] * 2) as bar:
+        for _ in range(spec["repeats"]):
+            for k, cfg in configs.items():
+                times[k].append(one(cfg)[0])
+                bar.step(k)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    ratio = med["province"] / med["region"]
+    ok = ratio >= spec["target_ratio"]
+    print(f"{'':<10}{'families':>12}{'villages':>10}{'counties':>10}{'median s':>10}  runs (s)")
+    for k in configs:
+        i = info[k]
+        print(f"{k:<10}{i['families']:>12,}{i['villages']:>10,}{i['counties']:>10}{med[k]:>10.2f}  "
+              + ", ".join(f"{t:.2f}" for t in times[k]))
+    print(f"province / region = {ratio:.1f}x (target >= {spec['target_ratio']:g}x): {'PASS' if ok else 'FAIL'}")
+    path = write("region.json", {"spec": spec, "git_commit": git_commit(), "machine": platform.platform(),
+                                 "cpus": os.cpu_count(), "load_avg": os.getloadavg(), "runs": info,
+                                 "seconds": times, "median_seconds": med, "ratio": ratio, "pass": ok})
+    print(f"written: {path}")
+    return 0 if ok else 1
+
+
 def batch_bench(sobol: bool) -> int:
     """The batch runner against Hydra multirun at scale 0.02 (see the module docstring)."""
     import dataclasses
@@ -806,6 +858,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep", action="store_true", help="the 100-job sweep overhead (issue #6) instead")
     ap.add_argument("--batch", action="store_true", help="many runs: the batch runner against Hydra multirun")
     ap.add_argument("--sobol", action="store_true", help="with --batch: also time a Sobol analysis (2,560 runs)")
+    ap.add_argument("--region", action="store_true", help="one region (Changsha) against the whole province")
     ap.add_argument("--against", metavar="REV", help="full-scale year of this code against git revision REV")
     ap.add_argument("--repeats", type=int, default=3, help="runs of each side with --against (default 3)")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "ARGS_JSON"), help=argparse.SUPPRESS)
@@ -818,6 +871,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.batch:
         return batch_bench(args.sobol)
+    if args.region:
+        return region_bench()
     return sweep() if args.sweep else bench(args.quick)
 
 

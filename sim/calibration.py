@@ -82,6 +82,13 @@ def _get(summary: dict, dotted: str) -> float:
     return float(x)
 
 
+def require_province(cfg: RunConfig) -> None:
+    """Refuse a region run: the 2021 figures are the whole province's."""
+    if cfg.region:
+        raise ConfigError("region", cfg.region, "must be empty here: the 2021 figures it is compared with "
+                                                "are the whole province's")
+
+
 def simulate(cfg: RunConfig, seeds: list[int], targets: list[Target], province=None,
              progress: Progress | None = None) -> np.ndarray:
     """Simulated value of every target (columns) for every seed (rows)."""
@@ -89,6 +96,7 @@ def simulate(cfg: RunConfig, seeds: list[int], targets: list[Target], province=N
     from sim.model import OutreachModel
     from sim.province import build_province
 
+    require_province(cfg)
     province = province or build_province(cfg.population, cfg.network, progress=False)
     out = np.zeros((len(seeds), len(targets)))
     for i, seed in enumerate(seeds):
@@ -184,6 +192,7 @@ def fit(cfg: RunConfig, params: list[Param], targets: list[Target], seeds: list[
 
     from sim.province import build_province
 
+    require_province(cfg)
     by_name = {t.name: t for t in targets}
     unknown = [p.target for p in params if p.target not in by_name]
     if unknown:

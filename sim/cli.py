@@ -157,7 +157,7 @@ def run_job(cfg: C.RunConfig, out_dir: Path, *, quiet: bool = False, keep_going=
             live process writes into it.
     """
     from sim.model import OutreachModel
-    from sim.province import build_province
+    from sim.province import province_for
     from sim.results import format_summary, write_json, write_run
     from sim.runs import FAILED_FILE
     from sim.sweep import claim_run_dir, release_run_dir, watchdog
@@ -181,7 +181,7 @@ def run_job(cfg: C.RunConfig, out_dir: Path, *, quiet: bool = False, keep_going=
         try:
             with watchdog(out_dir, keep_going) if watch and keep_going is not None else contextlib.nullcontext():
                 t0 = time.perf_counter()
-                province = build_province(cfg.population, cfg.network, progress=None if cfg.progress else False)
+                province = province_for(cfg, progress=None if cfg.progress else False)
                 t1 = time.perf_counter()
                 model = OutreachModel(cfg, province)
                 model.run()
@@ -394,7 +394,9 @@ def _hydra_main(cfg) -> None:
 
 def main() -> None:
     """Entry point of ``outreach-sim``."""
-    args = sys.argv[1:]
+    from sim.compose import prepare_overrides
+
+    args = sys.argv[1:] = prepare_overrides(sys.argv[1:])  # region=长沙市, levers.posts={431126:6}
     _RUN_ID["id"] = secrets.token_hex(3)
     checked = _precheck(args)
     if checked.error:

@@ -15,8 +15,9 @@ cannot be made or written. A group named exactly as ``--baseline`` is the only b
 baseline spec naming only some keys, e.g. the scenario in a funding sweep, marks every group
 with those values). Runs of different ``package_version``/``git_commit`` are never pooled: a
 one-line warning, and ``version=<version>@<commit>`` becomes part of each group (runs pair only
-with baseline runs of the same version). A ``summary.json`` that is not a JSON object counts as
-incomplete.
+with baseline runs of the same version). Runs of one region (``region=``) pair only with baseline
+runs of the same region, however it was named (``region=<code>`` is part of each group when some
+run simulated a region). A ``summary.json`` that is not a JSON object counts as incomplete.
 
 The comparison (:func:`compare`), from the runs table of :func:`sim.runs.runs_table`: one row per
 group and indicator: ``group``, ``scenario``, ``indicator``, ``provenance`` (``input`` /

@@ -319,6 +319,28 @@ def _check_package_files(folder: str) -> None:
     check_config_files(folder, groups_only=True)
 
 
+def prepare_overrides(overrides: Iterable[str]) -> list[str]:
+    """``overrides`` as Hydra's grammar and struct mode need them, for two forms we accept:
+
+    * plain values in other scripts are quoted (Hydra takes only ASCII unquoted):
+      ``region=长沙市`` -> ``region='长沙市'``; ``region=长沙市,株洲市`` (a sweep) quotes each.
+      Values already quoted, or holding brackets or braces, are left alone.
+    * the per-county lever maps take new codes: ``levers.posts={431126:6}`` and
+      ``levers.posts.431126=6`` -> ``++levers.posts...`` (a plain override may not add a key).
+    """
+    from sim.levers import LEVERS
+
+    out = []
+    for o in overrides:
+        key, eq, value = o.partition("=")
+        if eq and value.isascii() is False and not any(c in value for c in "'\"[]{}()"):
+            value = ",".join(f"'{v}'" if not v.isascii() else v for v in value.split(","))
+        if eq and key.strip().split(".")[:2] in [["levers", name] for name in LEVERS]:
+            key = "++" + key.strip()
+        out.append(f"{key}{eq}{value}")
+    return out
+
+
 def expand_jobs(overrides: Iterable[str]) -> list[list[str]]:
     """Each job's overrides, as Hydra's basic sweeper makes them (``seed=1,2`` -> two jobs).
 
@@ -364,7 +386,7 @@ def compose_jobs(overrides: Iterable[str], config_dir: str | os.PathLike | None 
     Raises:
         UserError: the first composition or validation error, as one line.
     """
-    return _compose(expand_jobs(overrides), config_dir)
+    return _compose(expand_jobs(prepare_overrides(overrides)), config_dir)
 
 
 def compose_run_config(overrides: Iterable[str] = (), config_dir: str | os.PathLike | None = None) -> RunConfig:
@@ -377,7 +399,7 @@ def compose_run_config(overrides: Iterable[str] = (), config_dir: str | os.PathL
     Raises:
         UserError: a composition or validation error, as one line.
     """
-    return _compose([list(overrides)], config_dir)[0]
+    return _compose([prepare_overrides(overrides)], config_dir)[0]
 
 
 def _compose(jobs: list[list[str]], config_dir: str | os.PathLike | None) -> list[RunConfig]:

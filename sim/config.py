@@ -12,9 +12,11 @@ References: ../docs/ODD.md (what each parameter does and where its default comes
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from sim.activities import check_roles
 from sim.errors import ConfigError, check_choice, check_range
+from sim.levers import LEVERS, merge_file, normalise_codes
 
 NETWORK_KINDS = ("geo", "well_mixed", "isolated")
 POLICIES = ("as_reported", "per_capita", "equal", "need_based", "performance")
@@ -385,6 +387,44 @@ class DiffusionConfig:
 
 
 @dataclass
+class LeversConfig:
+    """Levers of single counties and prefectures, keyed by admin code (``sim/levers.py``).
+
+    Each map sends a 6-digit admin code (a county, e.g. 431126, or a prefecture, e.g. 430100
+    or 4301) to a value: on the command line ``levers.budget_yuan={430121:3.0e6}`` or
+    ``levers.budget_yuan.430121=3.0e6``; in a scenario file a YAML map. ``file`` names a CSV a
+    planner edits (``python -m sim.levers --template FILE`` writes one with today's values),
+    with a ``code`` column and any of the lever columns (an empty cell leaves that lever
+    alone); the command line's values win over the file's for the same code and lever. The
+    run's saved config holds the file's values too, so its hash changes when the file does.
+    """
+
+    file: str = ""
+    """A CSV file of levers by admin code (columns ``code`` and any of :data:`LEVERS`)."""
+    budget_yuan: dict[Any, float] | None = None
+    """A county's (or prefecture's) association budget in yuan a year, in place of its share of
+    ``funding.county_budget_yuan`` (``prefecture_budget_yuan``); the other units keep theirs."""
+    posts: dict[Any, float] | None = None
+    """Paid posts of a county (or prefecture) association, in place of ``staffing.county_staff``
+    (``prefecture_staff``) times ``posts_multiplier``, at their cost."""
+    township_posts: dict[Any, float] | None = None
+    """Full-time staff in every township of a county (county codes only), in place of
+    ``staffing.township_staff_share`` and ``township_staff_min`` there (Ningyuan: 2)."""
+    weight: dict[Any, float] | None = None
+    """Multiplies a county's weight when ``funding.policy`` splits a pot among counties (a
+    prefecture's, when the prefecture budgets are split); the totals stay, the others get less."""
+    yuan_per_resident: dict[Any, float] | None = None
+    """Floor on a county's budget per resident, in place of ``funding.county_min_yuan_per_resident``
+    (a prefecture code sets it for each of its counties; Xinhua: 2)."""
+
+    def __post_init__(self):
+        for name in LEVERS:
+            setattr(self, name, normalise_codes(f"levers.{name}", getattr(self, name)))
+        if self.file:
+            merge_file(self)
+
+
+@dataclass
 class ScenarioConfig:
     """A named scenario: what it is and why (the levers live in the other groups)."""
 
@@ -413,8 +453,18 @@ class RunConfig:
     staffing: StaffingConfig = field(default_factory=StaffingConfig)
     activities: ActivitiesConfig = field(default_factory=ActivitiesConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    levers: LeversConfig = field(default_factory=LeversConfig)
+    region: str = ""
+    """Simulate one prefecture or county only (``sim/region.py``): an admin code (430100, 4301,
+    431126), a Chinese name (长沙市) or pinyin (changsha); empty for the whole province."""
     progress: bool = True
 
     def __post_init__(self):
         check_range("seed", self.seed, 0, 2**63 - 1)
         check_range("months", self.months, 1, 60)
+        if self.region != "":
+            from sim.levers import check_region
+            from sim.region import resolve_region
+
+            self.region = str(resolve_region(self.region).code)  # one spelling: the admin code
+            check_region(self.levers, int(self.region))

@@ -172,14 +172,14 @@ def run_arms(cfg: RunConfig, seeds, steps: dict[str, float], *, province=None,
     """
     from sim.metrics import summary
     from sim.model import OutreachModel
-    from sim.province import build_province
+    from sim.province import province_for
 
     seeds = _check_seeds(seeds)
     arms = {BASE: cfg}
     for name, step in steps.items():
         check_range(f"step of {name}", step, 0)
         arms[name] = arm_config(cfg, lever(name), step)
-    province = province or build_province(cfg.population, cfg.network, progress=False)
+    province = province or province_for(cfg, progress=False)
     out: dict[str, list[dict]] = {name: [] for name in arms}
     for seed in seeds:
         for name, c in arms.items():
@@ -424,9 +424,9 @@ def main(argv: list[str] | None = None) -> int:
         seed_list = _check_seeds(seed_list)
         steps = {lv.name: args.money_step if lv.kind == "money" else args.hours_step for lv in LEVERS}
         t0 = time.perf_counter()
-        from sim.province import build_province
+        from sim.province import province_for
 
-        province = build_province(cfg.population, cfg.network, progress=None if cfg.progress else False)
+        province = province_for(cfg, progress=None if cfg.progress else False)
         with Progress("marginal values", len(seed_list) * (1 + len(steps)),
                       enabled=None if cfg.progress else False) as bar:
             runs = run_arms(cfg, seed_list, steps, province=province, progress=bar)

@@ -49,9 +49,10 @@ from sim.calendar import seasonal_weights
 from sim.config import TOPICS, RunConfig
 from sim.diffusion import network_degree, per_village_sum
 from sim.draws import blocks, select
+from sim.levers import resolve as resolve_levers
 from sim.metrics import family_indicator
 from sim.population import make_volunteers
-from sim.province import Province, build_province
+from sim.province import Province, province_for
 from sim.resources import N_ROLES, STAFF, GroupSum, Hands, Ledger, capacity, slot_specs
 from sim.rng import keyed_uniform, stream
 from sim.submodels import SUBMODELS, diffuse, turnover
@@ -77,14 +78,19 @@ class OutreachModel(Model):
         cfg = cfg or RunConfig()
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
-        self.province = province or build_province(cfg.population, cfg.network, progress=cfg.progress)
+        self.province = province or province_for(cfg, progress=cfg.progress)
         p = self.province
+        simulated = "" if p.region is None else str(p.region.spec.code)
+        if simulated != cfg.region:
+            raise ValueError(f"the config's region {cfg.region or 'province'!r} is not the province's "
+                             f"({simulated or 'province'!r}): build it with sim.province.province_for(cfg)")
         self.v, self.f = p.villages, p.families
         self.W = self.f.weight
         self.month = 0  # months run so far; the month being run is self.month + 1
         self.n_c = p.n_counties
         self.county_names = p.admin.counties["name_en"].tolist()
         self._digital = None
+        self._setup_scope()
         self._setup_static()
         self._setup_staff()
         self._setup_state()
@@ -103,6 +109,61 @@ class OutreachModel(Model):
         })
 
     # ------------------------------------------------------------------ setup
+    def _setup_scope(self) -> None:
+        """What the run needs of the whole province when it simulates one region
+        (:mod:`sim.region`): the province's county table, and the region's share of
+        province-level money (1 in a province run)."""
+        p = self.province
+        self.region = p.region
+        admin = p.admin if p.region is None else p.region.province_admin
+        self.province_counties = admin.counties
+        self.province_prefectures = admin.prefectures
+        r = p.region
+        self.levers = resolve_levers(self.cfg.levers, admin.counties, admin.prefectures)
+        """Per-county and per-prefecture levers of the whole province (:mod:`sim.levers`)."""
+        self.province_share = {"special": 1.0 if r is None else r.share("special"),
+                               "digital": 1.0 if r is None else r.share("digital")}
+        """The region's share of the provincial project funds for insurance and the nursing
+        subsidy (``special``) and of the provincial outreach money (``digital``)."""
+
+    def widen(self, values: np.ndarray, name: str | None = None, fill: float | None = None) -> np.ndarray:
+        """A per-county array made one of the whole province (itself in a province run; see
+        :meth:`sim.region.Region.widen`)."""
+        return values if self.region is None else self.region.widen(values, name, fill)
+
+    def narrow(self, values: np.ndarray) -> np.ndarray:
+        """The run's counties' rows of a whole-province per-county array (itself in a province run)."""
+        return values if self.region is None else values[self.region.counties]
+
+    @staticmethod
+    def _province_uniforms(seed: int, name: str, n_province: int, rows: np.ndarray | None) -> np.ndarray:
+        """Uniforms of stream ``name`` drawn for every unit of the province, kept for the run's
+        own (``rows``): a region's villages and townships get the values they get in a province run."""
+        u = stream(seed, name).random(n_province)
+        return u if rows is None else u[rows]
+
+    def family_uniforms(self, rs: np.random.Generator, dtype=np.float64):
+        """Yield (i, j, u) over the run's families in blocks: ``u`` the uniforms ``rs`` gives
+        families ``i`` to ``j`` in a province run (a region run draws the province's and keeps
+        its families', so the same families start the same in both)."""
+        for i, j, u, _ in self.province_family_uniforms(rs, dtype):
+            yield i, j, u
+
+    def province_family_uniforms(self, rs: np.random.Generator, dtype=np.float64):
+        """:meth:`family_uniforms`, with the province's block: yield (i, j, u, (pi, pj, u_province)),
+        for every block of the province's families (``i == j`` where it holds none of the run's)."""
+        if self.region is None:
+            for i, j in blocks(self.f.n):
+                u = rs.random(j - i, dtype=dtype)
+                yield i, j, u, (i, j, u)
+            return
+        rows, k = self.region.families, 0
+        for i, j in blocks(self.region.n_families_province):
+            u = rs.random(j - i, dtype=dtype)
+            e = int(np.searchsorted(rows, j))
+            yield k, e, u[rows[k:e] - i], (i, j, u)
+            k = e
+
     def _setup_static(self) -> None:
         cfg, p, v, f = self.cfg, self.province, self.v, self.f
         a = cfg.activities
@@ -137,8 +198,16 @@ class OutreachModel(Model):
         # Visit-eligible: special, hardship, or members 60+ and in difficulty (one uniform per family).
         rs = stream(cfg.seed, "setup.elderly_difficulty")
         rows = []
-        for i, j in blocks(f.n):
-            eligible = (rs.random(j - i) < a.elderly_difficulty_share) & (f.n_elderly[i:j] > 0)
+        reg = self.region
+        if reg is not None:  # and the other counties' (for the splits among counties by need)
+            other = np.unpackbits(reg.elderly_other_bits, count=reg.n_families_province).view(bool)
+            hits_c = np.zeros(len(reg.county_family_start) - 1)
+        for i, j, u, (pi, pj, u_province) in self.province_family_uniforms(rs):
+            if reg is not None:
+                hit = np.flatnonzero((u_province < a.elderly_difficulty_share) & other[pi:pj]) + pi
+                hits_c += np.bincount(np.searchsorted(reg.county_family_start, hit, side="right") - 1,
+                                      minlength=len(hits_c))
+            eligible = (u < a.elderly_difficulty_share) & (f.n_elderly[i:j] > 0)
             eligible |= f.special[i:j]
             eligible |= f.hardship[i:j]
             rows.append(np.flatnonzero(eligible) + i)
@@ -165,16 +234,23 @@ class OutreachModel(Model):
         hh = v.households.astype(np.float64)
         sp, hd = v.special_share.astype(np.float64), v.hardship_share.astype(np.float64)
         p_elderly = float((f.n_elderly > 0).mean()) if f.n else 0.0
+        if reg is not None:  # the province's
+            p_elderly = reg.families_stats["p_elderly"]
         self.expected_v = np.stack([hh * sp, hh * hd * (1 - sp),
                                     hh * (1 - sp) * (1 - hd) * p_elderly * a.elderly_difficulty_share])
         self.n_special_v = np.bincount(f.village[self.idx_special], minlength=v.n)
         self.persons_per_eligible = float(f.size[self.idx_eligible].mean()) if len(self.idx_eligible) else 0.0
+        if reg is not None:
+            self.persons_per_eligible = reg.persons_per_eligible(a.elderly_difficulty_share)
 
         # Family health sites: n_sites allotted to counties by population, villages at random.
-        n_sites = largest_remainder(min(a.n_family_health_sites, v.n), self.county_population)
-        rs = stream(p.seed, "setup.sites")
+        r = self.region
+        n_v_province = v.n if r is None else r.n_villages_province
+        n_sites = self.narrow(largest_remainder(min(a.n_family_health_sites, n_v_province),
+                                                self.province_counties["population"].to_numpy(float)))
         self.site = np.zeros(v.n, dtype=bool)
-        order = np.argsort(rs.random(v.n))
+        own = None if r is None else r.villages
+        order = np.argsort(self._province_uniforms(p.seed, "setup.sites", n_v_province, own))
         by_county = order[np.argsort(vc[order], kind="stable")]
         starts = np.searchsorted(vc[by_county], np.arange(self.n_c))
         ends = np.append(starts[1:], len(by_county))
@@ -195,32 +271,53 @@ class OutreachModel(Model):
         self.hardship_c = self._per_county(f.hardship) * self.W
         self.eligible_c = np.bincount(vc, weights=np.bincount(
             f.village[self.idx_eligible], minlength=v.n), minlength=self.n_c) * self.W
+        if r is not None:  # every county's visit-eligible families, as a province run counts them
+            self.eligible_province = (r.context["eligible_fixed_n"] + hits_c) * self.W
         self.access_v = (1 - 0.5 * np.minimum(1, v.remoteness_min / 60.0)).astype(np.float32)
         # Youth members weighted by their village's access, per county: lectures reach persons.
         self.youth_access_c = np.bincount(vc, weights=youth_v * self.access_v, minlength=self.n_c) * self.W
         self.travel_hours_v = a.travel_minutes_per_remoteness_minute * v.remoteness_min / 60.0
         self.visit_hours_v = a.visit_hours + self.travel_hours_v
 
-        # Budget patterns.
-        self.county_pattern = county_pattern(p.admin.counties)
-        self.pref_pattern = prefecture_pattern(p.admin.prefectures)
+        # Budget patterns (of the whole province: a region gets its rows of every split).
+        self.county_pattern = county_pattern(self.province_counties)
+        self.pref_pattern = prefecture_pattern(self.province_prefectures)
 
     def _setup_staff(self) -> None:
-        """Paid posts by level (and their hours), officers, and the extra-hours levers."""
-        st, v = self.cfg.staffing, self.v
+        """Paid posts by level (and their hours), officers, and the extra-hours levers; the
+        per-county levers (:mod:`sim.levers`) set a county's or prefecture's posts and a
+        county's township posts in place of the staffing config's."""
+        st, v, lv = self.cfg.staffing, self.v, self.levers
         k = st.posts_multiplier
-        rt = stream(self.cfg.seed, "setup.township_staff")
         n_t = len(v.township_county)
-        staffed = rt.random(n_t) < st.township_staff_share
+        r = self.region
+        u = self._province_uniforms(self.cfg.seed, "setup.township_staff", n_t if r is None else r.n_townships_province,
+                                    None if r is None else r.townships)
+        staffed = u < st.township_staff_share
         self.township_staff = np.maximum(staffed.astype(float), st.township_staff_min) * k
         tcounty = v.township_county.astype(np.int64)
+        town_lever = self.narrow(lv.township_posts)[tcounty]
+        self.township_staff = np.where(np.isnan(town_lever), self.township_staff, town_lever)
         town_staff_c = np.bincount(tcounty, weights=self.township_staff, minlength=self.n_c)
-        pref_pop = np.bincount(self.county_pref, weights=self.county_population)
-        pref_share = self.county_population / pref_pop[self.county_pref]
+        pc = self.province_counties
+        pref_of = self.narrow(pc["pref"].to_numpy())
+        pref_pop = np.bincount(pc["pref"].to_numpy(), weights=pc["population"].to_numpy(float))
+        pref_share = self.county_population / pref_pop[pref_of]
+        county_posts = np.where(np.isnan(self.narrow(lv.county_posts)), st.county_staff * k,
+                                self.narrow(lv.county_posts))
+        pref_posts = np.where(np.isnan(lv.prefecture_posts), st.prefecture_staff * k, lv.prefecture_posts)
+        if r is not None:  # a region pays the prefecture posts in the share of their hours its counties get
+            pref_total = float((pref_posts[pref_of] * pref_share).sum())
+        else:
+            pref_total = pref_posts.sum() if np.isfinite(lv.prefecture_posts).any() \
+                else st.prefecture_staff * k * len(pref_pop)
         hours = st.staff_hours_per_month * st.staff_outreach_share
-        self.posts = {"prefecture": st.prefecture_staff * k * len(pref_pop), "county": st.county_staff * k * self.n_c,
+        county_total = county_posts.sum() if np.isfinite(lv.county_posts).any() else st.county_staff * k * self.n_c
+        self.posts = {"prefecture": pref_total, "county": county_total,
                       "township": float(self.township_staff.sum())}
-        self.prof_hours = (st.county_staff * k + st.prefecture_staff * k * st.prefecture_hours_to_counties * pref_share
+        self.county_posts = county_posts
+        """Paid posts of each county association."""
+        self.prof_hours = (county_posts + pref_posts[pref_of] * st.prefecture_hours_to_counties * pref_share
                            + (1 - st.township_hours_to_villages) * town_staff_c) * hours
         town_to_v = st.township_hours_to_villages * self.township_staff * hours
         n_v_town = np.bincount(v.township, minlength=n_t)
@@ -240,16 +337,21 @@ class OutreachModel(Model):
         self.state = {k: np.zeros(n, dtype=bool) for k in FLAGS}
         self.state["eligible_visit"][self.idx_eligible] = True
         r = stream(cfg.seed, "setup.initial_state")
-        u = r.random((4, len(self.idx_special)))
+        reg = self.region
+        if reg is None:
+            u = r.random((4, len(self.idx_special)))
+        else:  # the province's special families' draws, the region's kept
+            u = r.random((4, reg.n_special_province))[:, reg.special_rank]
         sp_idx = self.idx_special
         self.state["insured"][sp_idx] = u[0] < a.initial_insured_share
         self.state["contact"][sp_idx] = u[1] < a.initial_contact_share
         self.state["green_channel"][sp_idx] = u[2] < a.initial_green_channel_share
         self.state["family_doctor"][sp_idx] = u[3] < a.initial_family_doctor_share
         self.aware = {t: np.zeros(n, dtype=bool) for t in TOPICS}
-        for i, j in blocks(n):
-            self.aware["health"][i:j] = r.random(j - i, dtype=np.float32) < d.initial_health_aware
-        self.volunteers = make_volunteers(self.v.n, st.volunteers_per_village, st.volunteer_hours_per_month)
+        for i, j, u in self.family_uniforms(r, np.float32):
+            self.aware["health"][i:j] = u < d.initial_health_aware
+        self.volunteers = make_volunteers(self.v.n, st.volunteers_per_village, st.volunteer_hours_per_month,
+                                          None if reg is None else reg.villages)
         self.trained = self.lecturer_draw() < st.lecturer_share
         self.volunteers_start = self.volunteers.n_active
         self.recruited = 0
@@ -280,6 +382,14 @@ class OutreachModel(Model):
     def draw(self, name: str) -> np.random.Generator:
         """The generator of stream ``name`` for the month being run."""
         return stream(self.cfg.seed, name, self.month + 1)
+
+    def village_uniforms(self, name: str) -> np.ndarray:
+        """One uniform per village from this month's stream ``name``: a region's villages get the
+        values they get in a province run."""
+        r = self.region
+        if r is None:
+            return self.draw(name).random(self.v.n)
+        return self.draw(name).random(r.n_villages_province)[r.villages]
 
     def select(self, group: np.ndarray, key: np.ndarray, candidate: np.ndarray, units: np.ndarray,
                name: str, people: np.ndarray | None = None) -> np.ndarray:

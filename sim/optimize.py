@@ -568,11 +568,11 @@ def verify(spec: Spec, mode: str, picks: pd.DataFrame, overrides: Sequence[str],
            config_dir: str | None = None, progress: bool | None = None) -> tuple[pd.DataFrame, dict]:
     """Run the picks and the ``against`` scenarios on fresh seeds at the verification scale;
     paired differences with 90 % intervals (see the module docstring)."""
-    from sim.province import build_province
+    from sim.province import province_for
 
     scale = [f"population.scale={spec.verify_scale}", "progress=false"]
     base = compose_run_config([f"scenario={BASELINE}", *overrides, *scale], config_dir)
-    province = build_province(base.population, base.network, progress=False)
+    province = province_for(base, progress=False)
     configs = {s: compose_run_config([f"scenario={s}", *overrides, *scale], config_dir) for s in spec.against}
     jobs, checks = [], {}
     budgets = {s: spec.budget_yuan or planned_cost(dataclasses.replace(base, seed=s), province)
@@ -768,9 +768,9 @@ def main(argv: list[str] | None = None) -> int:
         check_out_dir(out, str(out))
         base = compose_run_config([f"scenario={BASELINE}", *args.overrides,
                                    f"population.scale={spec.search_scale}", "progress=false"], args.config_dir)
-        from sim.province import build_province
+        from sim.province import province_for
 
-        province = build_province(base.population, base.network, progress=None)
+        province = province_for(base, progress=None)
         result = run(spec, args.mode, base, province, out, args.trials, workers, args.batch or 2 * workers,
                      args.overrides, args.config_dir)
     except UserError as e:

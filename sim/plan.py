@@ -61,36 +61,54 @@ def allocate(m: OutreachModel) -> None:
     """Set this year's money by channel (``m.money_year``) and the province's campaigns."""
     fu, st = m.cfg.funding, m.cfg.staffing
     k = fu.multiplier
-    need = {"youth": m.youth_members_c, "families": m.families_c, "eligible": m.eligible_c,
-            "hardship": m.hardship_c}
+    # Every split is worked out over the whole province (a region keeps its rows: m.narrow).
+    need = {"youth": m.widen(m.youth_members_c, "youth_members"), "families": m.widen(m.families_c, "families"),
+            "eligible": m.eligible_c if m.region is None else m.eligible_province,
+            "hardship": m.widen(m.hardship_c, "hardship")}
+    population = m.province_counties["population"].to_numpy(float)
+    county_pref = m.province_counties["pref"].to_numpy()
+    shortfall = m.last_shortfall
+    if shortfall is not None and m.region is not None:  # the other counties at the region's mean
+        shortfall = m.widen(shortfall, fill=float(shortfall.mean()))
+
+    lv = m.levers
 
     def weights(channel: str, pattern: np.ndarray) -> np.ndarray:
-        return policy_weights(fu.policy, pattern=pattern, population=m.county_population,
-                              need=need[NEED_GROUP[channel]], shortfall=m.last_shortfall)
+        w = policy_weights(fu.policy, pattern=pattern, population=population,
+                           need=need[NEED_GROUP[channel]], shortfall=shortfall)
+        if (lv.county_weight != 1).any():  # levers.weight
+            w = w * lv.county_weight
+            w = w / w.sum() if w.sum() > 0 else w
+        return w
 
-    pref_budget = m.pref_pattern / m.pref_pattern.sum() * fu.prefecture_budget_yuan * k
-    m.prefecture_budget_yuan = pref_budget
+    pref_w = m.pref_pattern * lv.prefecture_weight if (lv.prefecture_weight != 1).any() else m.pref_pattern
+    pref_budget = pref_w / pref_w.sum() * fu.prefecture_budget_yuan * k
+    pref_budget = np.where(np.isnan(lv.prefecture_budget_yuan), pref_budget, lv.prefecture_budget_yuan)
+    m.prefecture_budget_yuan = pref_budget if m.region is None else pref_budget[[m.region.spec.prefecture]]
     county = {}
     from_pref = {}
     for ch in BUDGET_CHANNELS:
         share = getattr(fu, SHARE_KEYS[ch])
         wc = weights(ch, m.county_pattern)
         county[ch] = share * wc * fu.county_budget_yuan * k
-        pref_w = np.bincount(m.county_pref, weights=wc, minlength=len(pref_budget))
-        from_pref[ch] = share * pref_budget[m.county_pref] * wc / np.maximum(pref_w[m.county_pref], 1e-300)
+        county[ch] = np.where(np.isnan(lv.county_budget_yuan), county[ch], share * lv.county_budget_yuan)
+        pref_w = np.bincount(county_pref, weights=wc, minlength=len(pref_budget))
+        from_pref[ch] = share * pref_budget[county_pref] * wc / np.maximum(pref_w[county_pref], 1e-300)
     total = sum(county.values())
-    floor = fu.county_min_yuan_per_resident * m.county_population
+    floor = np.where(np.isnan(lv.yuan_per_resident), fu.county_min_yuan_per_resident, lv.yuan_per_resident) \
+        * population
     lift = np.where(total > 0, np.maximum(total, floor) / np.maximum(total, 1e-300), 1.0)
     for ch in BUDGET_CHANNELS:
         county[ch] = county[ch] * lift
         if not total.any():  # no pattern money at all: the floor alone, by the channel shares
             county[ch] = getattr(fu, SHARE_KEYS[ch]) * floor
-    m.county_budget_yuan = sum(county.values())
+    m.county_budget_yuan = m.narrow(sum(county.values()))
     outreach = {ch: (county[ch] + from_pref[ch]) * fu.outreach_share for ch in BUDGET_CHANNELS}
     if fu.extra_outreach_yuan > 0:  # shared like the outreach money itself
         held = sum(v.sum() for v in outreach.values())
         outreach = {ch: v + fu.extra_outreach_yuan * (v / held if held > 0 else 1 / (len(v) * len(outreach)))
                     for ch, v in outreach.items()}
+    outreach = {ch: m.narrow(v) for ch, v in outreach.items()}
 
     # Committed first: the volunteers' stipends when the association pays them.
     commitment = np.zeros(m.n_c)
@@ -117,20 +135,22 @@ def allocate(m: OutreachModel) -> None:
         "volunteers": outreach["volunteers"],
         "stipends": commitment,
         "online": (outreach["youth_lectures"] + outreach["family_health_events"] + outreach["policy_events"]) * shift,
-        "livelihood": weights("livelihood", m.hardship_c) * fu.livelihood_funds_yuan * k,
-        "visits": weights("visits", m.eligible_c) * fu.raised_visit_funds_yuan * fu.raised_funds_multiplier,
-        "insurance": np.array([fu.insurance_funds_yuan * k]),
-        "nursing_subsidy": np.array([fu.nursing_subsidy_funds_yuan * k]),
+        "livelihood": m.narrow(weights("livelihood", need["hardship"]) * fu.livelihood_funds_yuan * k),
+        "visits": m.narrow(weights("visits", need["eligible"]) * fu.raised_visit_funds_yuan
+                           * fu.raised_funds_multiplier),
+        "insurance": np.array([fu.insurance_funds_yuan * k]) * m.province_share["special"],
+        "nursing_subsidy": np.array([fu.nursing_subsidy_funds_yuan * k]) * m.province_share["special"],
     }
     # The province's outreach money: the livestreams first (indivisible, calendar order), the
-    # rest to web publicity (divisible).
+    # rest to web publicity (divisible). A region pays its share of both.
     a = m.cfg.activities
     prov = fu.provincial_budget_yuan * fu.provincial_outreach_share * k
     n_streams = min(len(a.livestream_months), int(prov // a.livestream_cost_yuan) if a.livestream_cost_yuan > 0
                     else len(a.livestream_months))
     m.streams_funded = n_streams
-    money["livestreams"] = np.array([n_streams * a.livestream_cost_yuan])
-    money["province_web"] = np.array([prov - money["livestreams"][0]])
+    streams = n_streams * a.livestream_cost_yuan
+    money["livestreams"] = np.array([streams]) * m.province_share["digital"]
+    money["province_web"] = np.array([prov - streams]) * m.province_share["digital"]
     topics = np.array([fu.share_policy_events, fu.share_family_health, fu.share_youth_lectures])
     m.online_topic_share = topics / topics.sum() if topics.sum() > 0 else np.full(3, 1 / 3)
     m.money_year = money

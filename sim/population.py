@@ -88,7 +88,10 @@ class Volunteers:
     active: np.ndarray  # bool
     hours_per_month: np.ndarray  # float32
     month_joined: np.ndarray  # int16 (0 = at the start)
-    uid: np.ndarray  # uint64: village * 2**24 + serial within the village (stable across scenarios)
+    uid: np.ndarray  # uint64: village id * 2**24 + serial within the village (stable across scenarios)
+    village_id: np.ndarray | None = None
+    """Id of each village in the uids: its row in the whole province (a region run's villages are
+    numbered from 0; None: the village itself), so a volunteer's draws are the same in both."""
 
     @property
     def n_active(self) -> int:
@@ -103,7 +106,8 @@ class Volunteers:
             np.maximum.at(last, self.village[mine], (self.uid[mine] & np.uint64(2**24 - 1)).astype(np.int64) + 1)
         rank = np.arange(len(village)) - np.searchsorted(village, village)
         serial = last[village] + rank
-        self.uid = np.concatenate([self.uid, (village.astype(np.uint64) << np.uint64(24)) | serial.astype(np.uint64)])
+        ids = village if self.village_id is None else self.village_id[village]
+        self.uid = np.concatenate([self.uid, (ids.astype(np.uint64) << np.uint64(24)) | serial.astype(np.uint64)])
         self.village = np.concatenate([self.village, village.astype(np.int32)])
         self.active = np.concatenate([self.active, np.ones(len(village), dtype=bool)])
         self.hours_per_month = np.concatenate(
@@ -111,9 +115,10 @@ class Volunteers:
         self.month_joined = np.concatenate([self.month_joined, np.full(len(village), month, dtype=np.int16)])
 
 
-def make_volunteers(n_villages: int, per_village: float, hours_per_month: float) -> Volunteers:
+def make_volunteers(n_villages: int, per_village: float, hours_per_month: float,
+                    village_id: np.ndarray | None = None) -> Volunteers:
     """``per_village`` volunteers in every village (a fractional part is spread by village index
-    so the total is ``round(per_village * n_villages)``)."""
+    so the total is ``round(per_village * n_villages)``); ``village_id``: see :class:`Volunteers`."""
     whole = int(np.floor(per_village))
     extra = round((per_village - whole) * n_villages)
     counts = np.full(n_villages, whole, dtype=np.int64)
@@ -122,7 +127,8 @@ def make_volunteers(n_villages: int, per_village: float, hours_per_month: float)
     village = np.repeat(np.arange(n_villages, dtype=np.int32), counts)
     n = len(village)
     serial = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
-    uid = (village.astype(np.uint64) << np.uint64(24)) | serial.astype(np.uint64)
+    ids = village if village_id is None else np.asarray(village_id)[village]
+    uid = (ids.astype(np.uint64) << np.uint64(24)) | serial.astype(np.uint64)
     return Volunteers(village=village, active=np.ones(n, dtype=bool),
                       hours_per_month=np.full(n, hours_per_month, dtype=np.float32),
-                      month_joined=np.zeros(n, dtype=np.int16), uid=uid)
+                      month_joined=np.zeros(n, dtype=np.int16), uid=uid, village_id=village_id)

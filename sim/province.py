@@ -35,6 +35,7 @@ from sim.errors import UserError
 from sim.network import build_network, describe
 from sim.population import Families, make_volunteers, sample_families
 from sim.progress import Progress
+from sim.region import Region, resolve_region, restrict
 from sim.villages import Villages, build_villages
 
 BUILD_VERSION = 1
@@ -54,6 +55,8 @@ class Province:
     cache_hit: bool = False
     cache_path: str = ""
     meta: dict = field(default_factory=dict)
+    region: Region | None = None
+    """Set when the province is cut to one prefecture or county (:func:`sim.region.restrict`)."""
 
     @property
     def n_counties(self) -> int:
@@ -233,9 +236,20 @@ def _load(path: Path, key: str):
     return villages, families, network, meta
 
 
+def province_for(cfg, *, progress: bool | None = None) -> Province:
+    """The province (or region, ``cfg.region``) a run of ``cfg`` simulates."""
+    return build_province(cfg.population, cfg.network, progress=progress, region=cfg.region)
+
+
 def build_province(pop: PopulationConfig | None = None, net: NetworkConfig | None = None, *,
-                   progress: bool | None = None) -> Province:
-    """Build the province, or load it from the cache when an identical one was built before."""
+                   progress: bool | None = None, region: str = "") -> Province:
+    """Build the province, or load it from the cache when an identical one was built before.
+
+    With ``region`` (a prefecture or county, :func:`sim.region.resolve_region`) the province is
+    cut to it (:func:`sim.region.restrict`); the whole province is what is cached."""
+    if region:
+        spec = resolve_region(region)
+        return restrict(build_province(pop, net, progress=progress), spec)
     pop = pop or PopulationConfig()
     net = net or NetworkConfig()
     t0 = time.perf_counter()

@@ -3,7 +3,8 @@
 Files (plots and reports read only these):
 
 * ``summary.json``: :func:`sim.metrics.summary` plus ``scenario``, ``seed``, ``scale``,
-  ``months``, ``runtime_s`` and ``timing`` (the only fields that vary between identical runs),
+  ``months``, ``region`` (what a region run simulates, :meth:`sim.region.Region.summary`; null
+  for the province), ``runtime_s`` and ``timing`` (the only fields that vary between identical runs),
   ``package_version``, ``git_commit``, ``config_hash`` and ``status``; ``config.json``: the resolved config.
 * ``summary.csv``: the summary flattened to ``key,value`` rows (for a spreadsheet).
 * ``monthly.parquet``: one row per month (province series).
@@ -49,6 +50,7 @@ from sim.compose import config_hash  # here for its users: sim.results.config_ha
 from sim.errors import UserError
 from sim.labels import pot_label
 from sim.metrics import EQUITY_INDICATORS, FAMILY_INDICATORS, last_year, summary
+from sim.plan import COUNTY_CHANNELS
 from sim.runs import flatten, git_commit  # git_commit: here for its users too
 
 if TYPE_CHECKING:  # the engine is needed to write a run, never to read one
@@ -192,7 +194,7 @@ def county_tables(m: OutreachModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     ly = last_year(m)
     cols: dict[str, np.ndarray] = {"population": m.county_population, "budget_yuan": m.county_budget_yuan}
     for ch, v in m.money_year.items():
-        if len(v) == m.n_c:
+        if ch in COUNTY_CHANNELS or ch == "stipends":  # (not the province pots, even in a one-county region)
             cols[f"money_{ch}_yuan"] = v
             cols[f"spent_{ch}_yuan"] = m.spent_year[ch]
     for name in FAMILY_INDICATORS:
@@ -255,7 +257,8 @@ def run_summary(m: OutreachModel, cfg: RunConfig, runtime_s: float, timing: dict
     s = summary(m)
     return {
         "status": "ok", "scenario": cfg.scenario.name, "seed": cfg.seed, "scale": cfg.population.scale,
-        "months": cfg.months, **s, "runtime_s": round(runtime_s, 3), "timing": timing or {},
+        "months": cfg.months, "region": m.region.summary() if m.region is not None else None,
+        **s, "runtime_s": round(runtime_s, 3), "timing": timing or {},
         "package_version": sim.__version__, "git_commit": git_commit(), "config_hash": config_hash(cfg),
     }
 
@@ -313,9 +316,20 @@ def format_summary(s: dict, out_dir: Path | None = None) -> str:
     hands used by role, volunteers."""
     pct = lambda x: f"{100 * x:5.1f} %"  # noqa: E731
     lines = [f"outreach-sim {s['package_version']}: scenario {s['scenario']}, seed {s['seed']}, "
-             f"scale {s['scale']}, {s['months']} months ({s['runtime_s']:.1f} s)", "", "coverage (families)"]
+             f"scale {s['scale']}, {s['months']} months ({s['runtime_s']:.1f} s)"]
+    region = s.get("region")
+    where = "full province"
+    if region:
+        where = f"{region['name_zh']} {region['name_en']}"
+        ties = region["ties_kept"] + region["ties_cut"]
+        n = len(region["counties"])
+        lines.append(f"region {where} ({region['code']}): {n} {'county' if n == 1 else 'counties'}, "
+                     f"{region['villages']:,} villages; {region['ties_cut']:,} of {ties:,} village ties cross its "
+                     f"border (dropped); province money in its share: {100 * region['share_special']:.1f} % of "
+                     f"the special-family funds, {100 * region['share_digital']:.1f} % of the online outreach")
+    lines += ["", "coverage (families)"]
     lines += [f"  {k:<24}{pct(v)}  {_tag(s, f'coverage.{k}')}".rstrip() for k, v in s["coverage"].items()]
-    lines += ["", "reported totals (full province, last year)"]
+    lines += ["", f"reported totals ({where}, last year)"]
     lines += [f"  {k:<30}{v:>14,.0f}  {_tag(s, f'reported.{k}')}".rstrip() for k, v in s["reported"].items()]
     lines.append("")
     cost = s.get("cost")

@@ -53,6 +53,9 @@ INDICATOR_PREFIXES = ("coverage.", "coverage_counts.", "reported.", "spend_yuan.
 ``reached``)."""
 PROVENANCE_PREFIX = "provenance."
 VERSION = "param.version"
+REGION = "param.region"
+"""Set from each run's summary when some run simulated one region (``region=``): the region's
+admin code, ``province`` for the others, so runs pair only with baseline runs of the same region."""
 """Added to the runs table (and so to each group) only when the runs differ in
 ``package_version@git_commit``: runs of different code are never pooled, and pair only with a
 baseline run of the same version."""
@@ -224,12 +227,18 @@ def runs_table(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[Path], li
                "scale": s.get("scale"), "months": s.get("months"), "config_hash": s.get("config_hash"),
                "package_version": s.get("package_version"), "git_commit": s.get("git_commit")}
         row.update({f"param.{k}": v for k, v in sorted(params.items())})
+        region = s.get("region")
+        row[REGION] = str(region["code"]) if isinstance(region, dict) and "code" in region else None
         flat = flatten(s)
         row.update({k: v for k, v in flat.items() if is_indicator(k)
                     and isinstance(v, int | float) and not isinstance(v, bool)})
         row.update({k: v for k, v in flat.items() if k.startswith(PROVENANCE_PREFIX) and isinstance(v, str)})
         rows.append(row)
     df = pd.DataFrame(rows)
+    if len(df) and df[REGION].notna().any():  # the region the run simulated, however it was named
+        df[REGION] = df[REGION].fillna("province")
+    elif len(df):
+        df = df.drop(columns=REGION)
     if len(df) and _versions(df).nunique() > 1:
         df[VERSION] = _versions(df)
     if len(df):

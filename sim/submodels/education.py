@@ -191,7 +191,7 @@ def livestreams(m: OutreachModel, act: Activity) -> None:
     if k >= m.streams_funded:
         m.bind(act.name, np.ones(m.n_c, dtype=np.int8))
         return
-    m.spend(act, np.array([a.livestream_cost_yuan]))
+    m.spend(act, np.array([a.livestream_cost_yuan]) * m.province_share["digital"])  # a region: its share
     topic = a.livestream_topics[k]
     watch = digital_draws_below(m.draw("livestreams"), m.f.digital, a.p_view_livestream[k])
     if topic == "policy" and not m.policy_announced:

@@ -74,7 +74,7 @@ def turnover(m: OutreachModel) -> None:
     stipend = st.volunteer_stipend_yuan_per_month * m.stipend_paid_share_c[m.v_county]
     rate_v = (st.p_volunteer_recruit_month * np.maximum(n_active_v, 1) * (0.5 + use_v)
               * (1 + st.rel_recruit_stipend_per_100yuan * stipend / 100))
-    u = m.draw("volunteers.recruit").random(m.v.n)
+    u = m.village_uniforms("volunteers.recruit")
     # One uniform per village, inverse CDF; u <= P(0 recruits) means 0, so the (slow) inverse
     # only runs for the few villages that recruit.
     new = np.zeros(m.v.n, dtype=np.int64)
