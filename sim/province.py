@@ -293,6 +293,7 @@ def summarize(p: Province, staffing: StaffingConfig | None = None) -> dict:
     w = f.weight
     n_vol = len(make_volunteers(v.n, staffing.volunteers_per_village, 0.0).village)
     return {
+        "region": p.region.spec.describe() if p.region is not None else "province",
         "n_prefectures": p.n_prefectures,
         "n_counties": p.n_counties,
         "n_townships": int(len(v.township_county)),
@@ -355,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = compose_run_config(args.overrides)
         staffing = cfg.staffing
-        province = build_province(cfg.population, cfg.network, progress=None if cfg.progress else False)
+        province = province_for(cfg, progress=None if cfg.progress else False)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

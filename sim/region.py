@@ -231,6 +231,10 @@ def _cut_admin(admin: Admin, spec: RegionSpec) -> Admin:
     counties = admin.counties.iloc[rows].reset_index(drop=True).copy()
     counties["pref"] = counties["pref"].map({p: i for i, p in enumerate(prefs)}).astype(np.int64)
     prefectures = admin.prefectures.iloc[prefs].reset_index(drop=True).copy()
+    # The region's part of its prefecture (its census population stays the prefecture's).
+    prefectures["n_counties"] = np.bincount(counties["pref"], minlength=len(prefs))
+    prefectures["n_townships"] = np.bincount(counties["pref"], weights=counties["n_townships"],
+                                             minlength=len(prefs)).astype(np.int64)
     return Admin(prefectures=prefectures, counties=counties, facts=admin.facts)
 
 

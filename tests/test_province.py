@@ -29,7 +29,7 @@ from sim.province import build_province, cache_key, cache_root, main, summarize
 SMALL = 0.002
 
 JSON_KEYS = {
-    "n_prefectures", "n_counties", "n_townships", "n_villages", "n_urban_communities", "population",
+    "region", "n_prefectures", "n_counties", "n_townships", "n_villages", "n_urban_communities", "population",
     "n_households_full_scale", "n_families_simulated", "scale", "n_special_households",
     "n_hardship_households", "n_volunteers", "network_kind", "network_mean_degree",
     "network_components", "build_seconds", "cache_hit",

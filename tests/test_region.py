@@ -223,3 +223,14 @@ def test_bad_regions_exit_2_with_one_line(tmp_path, env, args, expected):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(expected), lines
     assert not (tmp_path / "outputs").exists()
+
+
+def test_the_cut_province_describes_itself(changsha):
+    from sim.province import prefecture_table, summarize
+
+    s = summarize(changsha)
+    assert s["region"] == "长沙市 Changsha (430100)"
+    assert (s["n_prefectures"], s["n_counties"], s["n_villages"]) == (1, 9, changsha.villages.n)
+    assert s["n_townships"] == len(changsha.villages.township_county) == changsha.admin.prefectures["n_townships"][0]
+    (row,) = prefecture_table(changsha)
+    assert (row["name_zh"], row["counties"], row["villages"]) == ("长沙市", 9, changsha.villages.n)
