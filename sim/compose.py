@@ -322,18 +322,31 @@ def _check_package_files(folder: str) -> None:
 def prepare_overrides(overrides: Iterable[str]) -> list[str]:
     """``overrides`` as Hydra's grammar and struct mode need them, for two forms we accept:
 
-    * plain values in other scripts are quoted (Hydra takes only ASCII unquoted):
-      ``region=长沙市`` -> ``region='长沙市'``; ``region=长沙市,株洲市`` (a sweep) quotes each.
-      Values already quoted, or holding brackets or braces, are left alone.
+    * a region's name becomes its admin code (``region=长沙市`` -> ``region=430100``; a sweep's
+      ``region=长沙市,株洲市`` each), so its folder and group say the code; a name that names no
+      region is left for the config to refuse.
+    * other plain values in other scripts are quoted (Hydra takes only ASCII unquoted):
+      ``scenario.description=新的`` -> ``scenario.description='新的'``; values already quoted, or
+      holding brackets, braces or an interpolation, are left alone.
     * the per-county lever maps take new codes: ``levers.posts={431126:6}`` and
       ``levers.posts.431126=6`` -> ``++levers.posts...`` (a plain override may not add a key).
     """
     from sim.levers import LEVERS
+    from sim.region import resolve_region
+
+    def code(name: str) -> str:
+        try:
+            return str(resolve_region(name).code)
+        except UserError:  # the config says why, naming what was given
+            return name
 
     out = []
     for o in overrides:
         key, eq, value = o.partition("=")
-        if eq and value.isascii() is False and not any(c in value for c in "'\"[]{}()"):
+        plain = eq and not any(c in value for c in "'\"[]{}()$")
+        if plain and key.strip().lstrip("+") == "region" and value.strip():
+            value = ",".join(code(v) for v in value.split(","))  # region=长沙市 -> region=430100
+        if plain and not value.isascii():
             value = ",".join(f"'{v}'" if not v.isascii() else v for v in value.split(","))
         if eq and key.strip().split(".")[:2] in [["levers", name] for name in LEVERS]:
             key = "++" + key.strip()

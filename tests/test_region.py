@@ -234,3 +234,14 @@ def test_the_cut_province_describes_itself(changsha):
     assert s["n_townships"] == len(changsha.villages.township_county) == changsha.admin.prefectures["n_townships"][0]
     (row,) = prefecture_table(changsha)
     assert (row["name_zh"], row["counties"], row["villages"]) == ("长沙市", 9, changsha.villages.n)
+
+
+def test_command_line_names_become_codes_and_other_scripts_are_quoted():
+    from sim.compose import compose_jobs, prepare_overrides
+
+    assert prepare_overrides(["region=长沙市", "region=长沙市,ningyuan", "region=长沙", "region=nowhere",
+                              "scenario.description=新的", "levers.posts={431126:6}", "seed=1,2"]) == [
+        "region=430100", "region=430100,431126", "region='长沙'", "region=nowhere",
+        "scenario.description='新的'", "++levers.posts={431126:6}", "seed=1,2"]
+    jobs = compose_jobs(["region=长沙市,宁远县", "population.scale=0.01"])
+    assert [j.region for j in jobs] == ["430100", "431126"]
