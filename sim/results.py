@@ -9,7 +9,8 @@ Files (plots and reports read only these):
 * ``summary.csv``: the summary flattened to ``key,value`` rows (for a spreadsheet).
 * ``monthly.parquet``: one row per month (province series).
 * ``counties.parquet``: one row per county, results of the last (possibly partial) year:
-  money and spend by channel; per family indicator ``coverage_<ind>`` with the full-scale
+  ``budget_yuan``, paid posts (``posts_county``, ``posts_township``: the county association's and
+  its townships'), money and spend by channel; per family indicator ``coverage_<ind>`` with the full-scale
   ``eligible_<ind>`` and ``reached_<ind>`` families it is the ratio of (sum these, not the
   coverages, to aggregate counties); the county-month counters; ``money_bound_month_share`` and
   ``hands_bound_month_share`` (share of months in which money, or any role's hours, bound some
@@ -192,7 +193,10 @@ def county_tables(m: OutreachModel) -> tuple[pd.DataFrame, pd.DataFrame]:
         "prefecture": pref["name_en"].to_numpy()[c["pref"]], "prefecture_zh": pref["name_zh"].to_numpy()[c["pref"]],
     })
     ly = last_year(m)
-    cols: dict[str, np.ndarray] = {"population": m.county_population, "budget_yuan": m.county_budget_yuan}
+    cols: dict[str, np.ndarray] = {"population": m.county_population, "budget_yuan": m.county_budget_yuan,
+                                   "posts_county": m.county_posts,
+                                   "posts_township": np.bincount(m.v.township_county, weights=m.township_staff,
+                                                                 minlength=m.n_c)}
     for ch, v in m.money_year.items():
         if ch in COUNTY_CHANNELS or ch == "stipends":  # (not the province pots, even in a one-county region)
             cols[f"money_{ch}_yuan"] = v

@@ -205,3 +205,60 @@ HAND_COUNTIES = pd.DataFrame({
 """Binding shares of five counties, and their class at the default threshold (0.5):"""
 HAND_COUNTY_CLASSES = {430102: "bind_both", 430103: "bind_money", 430104: "bind_hands", 430105: "bind_none",
                        430111: "bind_money"}
+
+
+# --------------------------------------------------------------------------- one region
+# Runs for the memo of one region (tests/test_report_region.py), made with the real command: a small
+# sweep of the province and, beside it, a run of Changsha alone.
+REGION_SCALE = 0.005
+REGION_SCENARIOS = ("baseline_2021", "budget_plus_20")
+CHANGSHA = 430100
+
+
+@dataclass(frozen=True)
+class RegionOutputs:
+    root: Path
+    env: dict
+    province: Path
+    """Sweep folder: :data:`REGION_SCENARIOS` x seeds 1, 2 of the whole province at :data:`REGION_SCALE`
+    (Hydra's basic launcher: one process builds the province once)."""
+    alone: Path
+    """A run of Changsha alone (``region=changsha``, baseline_2021, seed 1, the same scale)."""
+
+
+_REGION_OUTPUTS: RegionOutputs | None = None
+
+
+def region_summary(code: int) -> dict:
+    """The ``region`` entry of a region run's ``summary.json`` (:meth:`sim.region.Region.summary`),
+    without its villages and ties (0), for runs written by hand."""
+    from sim.admin import load_admin
+    from sim.region import resolve_region
+
+    spec = resolve_region(str(code))
+    codes = load_admin().counties["code"].to_numpy()[list(spec.counties)]
+    return {"kind": spec.kind, "code": spec.code, "name_zh": spec.name_zh, "name_en": spec.name_en,
+            "counties": [int(c) for c in codes], "villages": 0, "ties_kept": 0, "ties_cut": 0,
+            "share_special": 0.0, "share_digital": 0.0}
+
+
+def region_outputs(tmp_path_factory) -> RegionOutputs:
+    """Build the region runs once per process: the sweep and the run of Changsha alone side by side
+    (about 8 s)."""
+    global _REGION_OUTPUTS
+    if _REGION_OUTPUTS is not None:
+        return _REGION_OUTPUTS
+    root = tmp_path_factory.mktemp("region-runs")
+    env = dict(os.environ, OUTREACH_SIM_CACHE=str(root / "cache"), MPLBACKEND="Agg")
+    province, alone = root / "province", root / "changsha-alone"
+    common = [f"population.scale={REGION_SCALE}", "hydra/launcher=basic"]
+    cmds = [[sys.executable, "-m", "sim", "-m", "scenario=" + ",".join(REGION_SCENARIOS), "seed=1,2", *common,
+             f"hydra.sweep.dir={province}"],
+            [sys.executable, "-m", "sim", "region=changsha", "seed=1", *common, f"hydra.run.dir={alone}"]]
+    procs = [subprocess.Popen(c, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for c in cmds]
+    for p in procs:  # both may build the province; the cache keeps whichever lands first
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, f"{p.args}\n{out}\n{err}"
+    _REGION_OUTPUTS = RegionOutputs(root, env, province, alone)
+    return _REGION_OUTPUTS

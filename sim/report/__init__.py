@@ -48,6 +48,14 @@ after the uncertainty section. Given no run folders, the memo is the question, t
 a provenance footer. An ``optimize.json`` that cannot be read, or status ``ok`` without
 ``verification.csv``, is bad input (one line, exit status 2).
 
+**One region.** ``--region REGION`` (an admin code, a Chinese name or pinyin, as ``region=`` of a
+run takes it) writes the memo of one prefecture or county instead (:mod:`~sim.report.region`), from
+run folders of the whole province (the region's counties are kept) or of the region alone
+(``outreach-sim region=...``): its coverage from the eligible and reached families summed over its
+counties, a table and a map of its counties, the scenarios compared and, for runs of the region
+alone, how its border was treated. A ``REGION`` that names no unit or several, a run of another
+region, or a sensitivity or optimisation folder beside it is bad input (one line, exit status 2).
+
 The steps, one module each: :mod:`~sim.report.plan` (what sections and figures the runs call
 for), :mod:`~sim.report.figures` and :mod:`~sim.report.assemble` (the figures with their
 captions; the memo's text and tables), :mod:`~sim.report.render` (markdown and HTML).
@@ -67,14 +75,22 @@ from sim.report.figures import draw_figures
 from sim.report.optimize import draw_parts as draw_optimisation_parts
 from sim.report.optimize import is_optimisation_dir, load_optimisation, optimisation_report
 from sim.report.plan import make_plan
+from sim.report.region import region_report
 from sim.report.render import render_html, render_md
 from sim.report.uncertainty import draw_parts, is_sensitivity_dir, load_sensitivity, uncertainty_report
 from sim.runs import check_out_dir, runs_table, version_note
 
 
 def report(dirs: list[str], *, baseline: str | None = None, lang: str = "en", out: str | Path | None = None,
-           indicator: str | None = None, target: float = 0.8, log=print) -> dict:
-    """Write the memo and figures; returns the paths. Raises :class:`UserError` on bad input."""
+           indicator: str | None = None, target: float = 0.8, region: str | None = None, log=print) -> dict:
+    """Write the memo and figures (of one prefecture or county with ``region``); returns the paths.
+    Raises :class:`UserError` on bad input."""
+    if region is not None:
+        others = [d for d in dirs if is_sensitivity_dir(d) or is_optimisation_dir(d)]
+        if others:
+            raise UserError(f"--region {region}: give run or sweep folders only ({others[0]} is a sensitivity or "
+                            "optimisation folder)")
+        return region_report(dirs, region=region, baseline=baseline, lang=lang, out=out, indicator=indicator, log=log)
     sensitivities = [load_sensitivity(d) for d in dirs if is_sensitivity_dir(d)]
     optimisations = [load_optimisation(d) for d in dirs if is_optimisation_dir(d)]
     run_dirs = [d for d in dirs if not is_sensitivity_dir(d) and not is_optimisation_dir(d)]
@@ -131,12 +147,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="baseline scenario NAME, or key=value[,key=value] "
                          "(default: baseline_2021 if present)")
     ap.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the memo and figures")
-    ap.add_argument("--out", default=None, help="output folder (default: <first dir>/report)")
+    ap.add_argument("--out", default=None,
+                    help="output folder (default: <first dir>/report, with --region <first dir>/report-<code>)")
     ap.add_argument("--indicator", default=None,
                     help="coverage indicator for the headline, maps and sweep figures "
                          "(default: chosen by effect size)")
     ap.add_argument("--target", type=float, default=0.8,
                     help="coverage target of the heatmap contour (default 0.8)")
+    ap.add_argument("--region", default=None,
+                    help="the memo of one prefecture or county: an admin code (430100), a Chinese name (长沙市) "
+                         "or pinyin (changsha)")
     args = ap.parse_args(argv)
     lang = args.lang
     if lang == "zh" and plots.cjk_font() is None:
@@ -144,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         lang = "en"
     try:
         paths = report(args.dirs, baseline=args.baseline, lang=lang, out=args.out, indicator=args.indicator,
-                       target=args.target)
+                       target=args.target, region=args.region)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
