@@ -14,12 +14,14 @@ reads them back as the tables the figure functions take.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 SCALE = 0.005
 SEEDS = (1, 2)
@@ -262,3 +264,24 @@ def region_outputs(tmp_path_factory) -> RegionOutputs:
         assert p.returncode == 0, f"{p.args}\n{out}\n{err}"
     _REGION_OUTPUTS = RegionOutputs(root, env, province, alone)
     return _REGION_OUTPUTS
+
+
+def chromium_screenshot(html: Path, tmp_path: Path, width: int, height: int):
+    """Screenshot (RGBA array, height x width) of ``html`` in headless Chromium, offline; skips
+    when Chromium is not on PATH (the ``requires_system`` marker makes that a failure in CI)."""
+    import matplotlib.image as mpimg
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not on PATH (Debian: apt-get install chromium)")
+    shot = tmp_path / "memo.png"
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},{height}", f"--screenshot={shot}",
+           html.resolve().as_uri()]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and shot.is_file(), r.stderr[-2000:]
+    img = mpimg.imread(shot)
+    assert img.shape[:2] == (height, width)
+    assert img[..., :3].std() > 0.05, "the screenshot is blank"
+    return img

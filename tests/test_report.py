@@ -363,19 +363,7 @@ def test_command_line_exit_status_without_traceback(tmp_path, outputs):
 @pytest.mark.integration
 @pytest.mark.requires_system("chromium")
 def test_memo_renders_in_headless_chromium(scenario_memo, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium is not on PATH (Debian: apt-get install chromium)")
-    shot = tmp_path / "memo.png"
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1600", f"--screenshot={shot}",
-           (scenario_memo / "memo.html").resolve().as_uri()]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and shot.is_file(), r.stderr[-2000:]
-    img = mpimg.imread(shot)
-    assert img.shape[:2] == (1600, 1200)
-    assert img[..., :3].std() > 0.05, "the screenshot is blank"
+    img = rf.chromium_screenshot(scenario_memo / "memo.html", tmp_path, 1200, 1600)
     # text and a figure are on the first screen: dark pixels (text) and mid-tone pixels (the plot)
     grey = img[..., :3].mean(axis=2)
     assert (grey < 0.3).mean() > 0.002 and ((grey > 0.3) & (grey < 0.9)).mean() > 0.002

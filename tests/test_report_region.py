@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -155,19 +153,7 @@ def test_the_region_by_code_or_pinyin_gives_the_same_memo(changsha_zh):
 @pytest.mark.integration
 @pytest.mark.requires_system("chromium", "CJK font")
 def test_region_memo_renders_in_headless_chromium(changsha_zh, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium is not on PATH (Debian: apt-get install chromium)")
-    shot = tmp_path / "memo.png"
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,3000", f"--screenshot={shot}",
-           (changsha_zh / "name" / "memo.html").resolve().as_uri()]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and shot.is_file(), r.stderr[-2000:]
-    img = mpimg.imread(shot)
-    assert img.shape[:2] == (3000, 1200)
-    assert img[..., :3].std() > 0.05, "the screenshot is blank"
+    img = rf.chromium_screenshot(changsha_zh / "name" / "memo.html", tmp_path, 1200, 3000)
     # the text, the tables and the map (below them) are on the page: dark and mid-tone pixels
     grey = img[..., :3].mean(axis=2)
     assert (grey < 0.3).mean() > 0.002 and ((grey > 0.3) & (grey < 0.9))[1500:].mean() > 0.05
