@@ -162,13 +162,6 @@ class Resolved:
     prefecture_posts: np.ndarray
     prefecture_weight: np.ndarray
 
-    @property
-    def any(self) -> bool:
-        return any(np.isfinite(getattr(self, k)).any() for k in ("county_budget_yuan", "county_posts",
-                                                                   "township_posts", "yuan_per_resident",
-                                                                   "prefecture_budget_yuan", "prefecture_posts")) \
-            or bool((self.county_weight != 1).any() or (self.prefecture_weight != 1).any())
-
 
 def resolve(levers, counties, prefectures) -> Resolved:
     """Per-county and per-prefecture arrays of ``levers`` (tables of the whole province)."""

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 
 from sim.admin import Admin, load_admin
 from sim.errors import UserError
@@ -180,8 +179,7 @@ class Region:
         """A per-county array of the region made one of the whole province: the region's rows
         hold ``values``; the other counties hold ``context[name]`` or ``fill``."""
         out = self.context[name].astype(np.float64) if name is not None else \
-            np.full(len(self.province_admin.counties), np.nan if fill is None else fill)
-        out = out.copy()
+            np.full(len(self.province_admin.counties), np.nan if fill is None else fill)  # (a new array)
         out[self.counties] = values
         return out
 
@@ -306,7 +304,3 @@ def restrict(province, spec: RegionSpec):
                     build_seconds=province.build_seconds, cache_hit=province.cache_hit,
                     cache_path=province.cache_path, meta=province.meta, region=region)
 
-
-def counties_table(spec: RegionSpec) -> pd.DataFrame:
-    """The region's rows of the province's county table."""
-    return load_admin().counties.iloc[list(spec.counties)].reset_index(drop=True)
