@@ -245,3 +245,13 @@ def test_command_line_names_become_codes_and_other_scripts_are_quoted():
         "scenario.description='新的'", "++levers.posts={431126:6}", "seed=1,2"]
     jobs = compose_jobs(["region=长沙市,宁远县", "population.scale=0.01"])
     assert [j.region for j in jobs] == ["430100", "431126"]
+
+
+@pytest.mark.integration
+def test_a_bad_levers_file_exits_2_with_one_line(tmp_path, env):
+    bad = tmp_path / "counties.csv"
+    bad.write_text("code,posts\n431126,3\n431322,2\n431126,4\n", encoding="utf-8")
+    r = _run([f"levers.file={bad}", "population.scale=0.01"], env, tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [f"error: levers.file={str(bad)!r} row 4: code 431126 appears twice "
+                                             "(rows 2 and 4)"]
