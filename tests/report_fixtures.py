@@ -210,10 +210,8 @@ HAND_COUNTY_CLASSES = {430102: "bind_both", 430103: "bind_money", 430104: "bind_
 
 
 # --------------------------------------------------------------------------- one region
-# Runs for the memo of one region (tests/test_report_region.py), made with the real command: a small
-# sweep of the province and, beside it, a run of Changsha alone.
-REGION_SCALE = 0.005
-REGION_SCENARIOS = ("baseline_2021", "budget_plus_20")
+# Runs for the memo of one region (tests/test_report_region.py), made with the real command: the
+# scenario sweep of the province (:func:`outputs`) and, beside it, a run of Changsha alone.
 CHANGSHA = 430100
 
 
@@ -222,8 +220,8 @@ class RegionOutputs:
     root: Path
     env: dict
     province: Path
-    """Sweep folder: :data:`REGION_SCENARIOS` x seeds 1, 2 of the whole province at :data:`REGION_SCALE`
-    (Hydra's basic launcher: one process builds the province once)."""
+    """Sweep folder: :data:`SCENARIOS` x :data:`SEEDS` of the whole province at :data:`SCALE`
+    (:attr:`Outputs.scenarios`)."""
     alone: Path
     """A run of Changsha alone (``region=changsha``, baseline_2021, seed 1, the same scale)."""
 
@@ -245,24 +243,18 @@ def region_summary(code: int) -> dict:
 
 
 def region_outputs(tmp_path_factory) -> RegionOutputs:
-    """Build the region runs once per process: the sweep and the run of Changsha alone side by side
-    (about 8 s)."""
+    """The province sweep of :func:`outputs` and a run of Changsha alone (about 2 s more), once per
+    process."""
     global _REGION_OUTPUTS
     if _REGION_OUTPUTS is not None:
         return _REGION_OUTPUTS
-    root = tmp_path_factory.mktemp("region-runs")
-    env = dict(os.environ, OUTREACH_SIM_CACHE=str(root / "cache"), MPLBACKEND="Agg")
-    province, alone = root / "province", root / "changsha-alone"
-    common = [f"population.scale={REGION_SCALE}", "hydra/launcher=basic"]
-    cmds = [[sys.executable, "-m", "sim", "-m", "scenario=" + ",".join(REGION_SCENARIOS), "seed=1,2", *common,
-             f"hydra.sweep.dir={province}"],
-            [sys.executable, "-m", "sim", "region=changsha", "seed=1", *common, f"hydra.run.dir={alone}"]]
-    procs = [subprocess.Popen(c, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for c in cmds]
-    for p in procs:  # both may build the province; the cache keeps whichever lands first
-        out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, f"{p.args}\n{out}\n{err}"
-    _REGION_OUTPUTS = RegionOutputs(root, env, province, alone)
+    o = outputs(tmp_path_factory)
+    alone = o.root / "changsha-alone"
+    cmd = [sys.executable, "-m", "sim", "region=changsha", "seed=1", f"population.scale={SCALE}",
+           f"hydra.run.dir={alone}"]
+    r = subprocess.run(cmd, cwd=o.root, env=o.env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"{cmd}\n{r.stdout}\n{r.stderr}"
+    _REGION_OUTPUTS = RegionOutputs(o.root, o.env, o.scenarios, alone)
     return _REGION_OUTPUTS
 
 

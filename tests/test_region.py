@@ -209,19 +209,37 @@ def test_a_region_run_from_the_command_line(tmp_path, env):
 
 
 @pytest.mark.parametrize("args,expected", [
-    (["region=长沙"], "error: region='长沙' is ambiguous: it names 长沙市 Changsha (430100), 长沙县 Changsha County "
+    (["region=长沙"], "region='长沙' is ambiguous: it names 长沙市 Changsha (430100), 长沙县 Changsha County "
                       "(430121); give the full name or the code"),
-    (["region=nowhere"], "error: region='nowhere' names no prefecture or county of Hunan"),
+    (["region=nowhere"], "region='nowhere' names no prefecture or county of Hunan"),
     (["region=431126", "levers.posts={430121:3}"],
-     "error: levers.posts[430121]=3.0 is not allowed: 长沙县 Changsha County (430121) is outside the region "
+     "levers.posts[430121]=3.0 is not allowed: 长沙县 Changsha County (430121) is outside the region "
      "宁远县 Ningyuan County (431126)"),
 ])
+def test_bad_regions_are_one_line_before_anything_runs(args, expected):
+    """What ``outreach-sim`` prints after ``error:`` (and exits 2) before Hydra starts."""
+    from sim.cli import precheck
+    from sim.compose import prepare_overrides
+
+    error, configs = precheck(prepare_overrides([*args, "population.scale=0.01"]))
+    assert error is not None and error.startswith(expected) and "\n" not in error and configs == []
+
+
+def test_a_bad_levers_file_is_one_line_before_anything_runs(tmp_path):
+    from sim.cli import precheck
+
+    bad = tmp_path / "counties.csv"
+    bad.write_text("code,posts\n431126,3\n431322,2\n431126,4\n", encoding="utf-8")
+    error, _ = precheck([f"levers.file={bad}", "population.scale=0.01"])
+    assert error == f"levers.file={str(bad)!r} row 4: code 431126 appears twice (rows 2 and 4)"
+
+
 @pytest.mark.integration
-def test_bad_regions_exit_2_with_one_line(tmp_path, env, args, expected):
-    r = _run([*args, "population.scale=0.01"], env, tmp_path)
-    assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(expected), lines
+def test_a_bad_region_exits_2_with_one_line_and_writes_nothing(tmp_path, env):
+    r = _run(["region=长沙", "population.scale=0.01"], env, tmp_path)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "error: region='长沙' is ambiguous: it names 长沙市 Changsha (430100), 长沙县 Changsha County (430121); "
+        "give the full name or the code"]
     assert not (tmp_path / "outputs").exists()
 
 
@@ -245,13 +263,3 @@ def test_command_line_names_become_codes_and_other_scripts_are_quoted():
         "scenario.description='新的'", "++levers.posts={431126:6}", "seed=1,2"]
     jobs = compose_jobs(["region=长沙市,宁远县", "population.scale=0.01"])
     assert [j.region for j in jobs] == ["430100", "431126"]
-
-
-@pytest.mark.integration
-def test_a_bad_levers_file_exits_2_with_one_line(tmp_path, env):
-    bad = tmp_path / "counties.csv"
-    bad.write_text("code,posts\n431126,3\n431322,2\n431126,4\n", encoding="utf-8")
-    r = _run([f"levers.file={bad}", "population.scale=0.01"], env, tmp_path)
-    assert r.returncode == 2
-    assert r.stderr.strip().splitlines() == [f"error: levers.file={str(bad)!r} row 4: code 431126 appears twice "
-                                             "(rows 2 and 4)"]

@@ -92,23 +92,26 @@ def test_changsha_memo_in_chinese_has_the_regions_coverage_counties_and_map(chan
     md = (out / "memo.md").read_text(encoding="utf-8")
     assert md.startswith("# 长沙市计生协宣传服务模拟备忘录\n")
     assert "长沙市（市州，代码 430100，9 个县市区）" in md
-    assert "4 次运行均模拟了全省；本备忘录从其县级结果表（counties.parquet）中取出长沙市的 9 个县市区。" in md
+    n_runs = len(rf.SCENARIOS) * len(rf.SEEDS)
+    assert f"{n_runs} 次运行均模拟了全省；本备忘录从其县级结果表（counties.parquet）中取出长沙市的 9 个县市区。" in md
     # the region's coverage: summed reached over summed eligible of its 9 counties, per seed; mean and 5-95 %
-    base, plus = sweep_runs(region_outputs.province, "baseline_2021"), sweep_runs(region_outputs.province,
-                                                                                  "budget_plus_20")
-    cov_base, cov_plus = region_coverage(base), region_coverage(plus)
+    base = sweep_runs(region_outputs.province, "baseline_2021")
+    others = sorted(s for s in rf.SCENARIOS if s != "baseline_2021")  # the memo orders them by name
+    cov_base = region_coverage(base)
+    cov_other = [region_coverage(sweep_runs(region_outputs.province, s)) for s in others]
     header, rows = table_after(md, "## 长沙市的覆盖率")
     assert header == ["指标", "来源类型", "符合条件户数", "覆盖户数", "baseline_2021：覆盖率（%）",
-                      "budget_plus_20：差异（百分点）"]
+                      *[f"{s}：差异（百分点）" for s in others]]
     summary = json.loads((base[0] / "summary.json").read_text())
     prov = {"input": "输入", "calibrated": "校准", "predicted": "预测"}
     assert [r[0] for r in rows] == [indicator_label(i, "zh") for i in cov_base]
     for (ind, v), row in zip(cov_base.items(), rows, strict=True):
         eligible = np.mean([changsha_rows(r)[f"eligible_{ind}"].sum() for r in base])
-        diff = 100 * (cov_plus[ind] - v)  # paired by seed
         assert row[1] == prov[summary["provenance"][f"coverage.{ind}"]], ind
         assert row[2] == f"{eligible:,.0f}" and row[4] == mean_range(v), ind
-        assert row[5] == f"{diff.mean():+.1f} [{np.percentile(diff, 5):+.1f}, {np.percentile(diff, 95):+.1f}]", ind
+        for cov, cell in zip(cov_other, row[5:], strict=True):
+            diff = 100 * (cov[ind] - v)  # paired by seed
+            assert cell == f"{diff.mean():+.1f} [{np.percentile(diff, 5):+.1f}, {np.percentile(diff, 95):+.1f}]", ind
     # the table of counties: exactly the 9 of Changsha, by their Chinese names, with their coverage
     header, rows = table_after(md, "## 长沙市各县市区")
     assert header[:3] == ["县市区", "人口", "青少年健康教育覆盖（%）"] and header[-1] == "约束因素"
@@ -193,7 +196,7 @@ def test_a_county_of_a_run_of_its_prefecture_alone(region_outputs):
     c = data.counties.iloc[0]
     assert data.runs["coverage.special_visited"].iloc[0] == c["reached_special_visited"] / c["eligible_special_visited"]
     assert "param.region" not in data.runs.columns and data.runs["group"].tolist() == [
-        f"scenario=baseline_2021,population.scale={rf.REGION_SCALE}"]
+        f"scenario=baseline_2021,population.scale={rf.SCALE}"]
 
 
 # --------------------------------------------------------------------------- bad input
