@@ -291,8 +291,10 @@ def project_shares(raw: np.ndarray, low: np.ndarray, high: np.ndarray, iters: in
         free = room > 1e-15
         if not free.any():
             break
-        w = s[free] if s[free].sum() > 0 else np.ones(free.sum())
-        s[free] += gap * w / w.sum()
+        # Spread by the shares themselves, or by the room where they are (about) zero; the
+        # weights are made to sum to 1 first (a product with a tiny share could underflow).
+        w = s[free] if s[free].sum() > 1e-12 else room[free]
+        s[free] += gap * (w / w.sum())
     s = np.clip(s, low, high)
     return s / s.sum()
 

@@ -28,6 +28,13 @@ def test_projected_shares_sum_to_one_within_their_bounds(raw, lows, widths):
     assert np.all(s >= low - 1e-9) and np.all(s <= high + 1e-9)
 
 
+def test_projection_with_a_tiny_lower_bound_and_all_of_raw_on_one_share():
+    """Found by hypothesis: the gap spread in proportion to a share of 5e-324 underflowed."""
+    low = np.array([0.0, 0.0, 0.0, 5e-324])
+    s = O.project_shares(np.array([0.0, 0.0, 1.0, 0.0]), low, low + 0.5)
+    assert s.sum() == pytest.approx(1.0) and s[2] == pytest.approx(0.5) and np.all(s <= 0.5 + 1e-12)
+
+
 def test_projection_keeps_shares_that_already_fit():
     s = O.project_shares(np.array([0.4, 0.35, 0.15, 0.1]), np.array([0.2, 0.175, 0.075, 0.05]),
                          np.array([0.6, 0.525, 0.225, 0.15]))
