@@ -721,10 +721,7 @@ def build_optimisation_memo(parts: list[Part], lang: str, uncertainty: list | No
     for p in parts:
         memo.add("p", provenance_text(p, lang))
     for up in uparts:
-        m = up.sens.meta
-        memo.add("p", U.provenance_text(up, lang))
-        memo.add("p", text("memo.p_seeds", lang, s=seeds_text(m.get("seeds") or []), sc=_num(m.get("scale"), "{:g}"),
-                           m=m.get("months", "?")))
+        U.add_provenance(memo, up, lang)
     memo.add("p", text("optimize.p_generated", lang, v=sim.__version__, d=dt.date.today().isoformat()))
     return memo
 

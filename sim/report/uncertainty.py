@@ -483,6 +483,14 @@ def provenance_text(part: Part, lang: str) -> str:
                 file=s.meta.get("uncertainty_file") or "-")
 
 
+def add_provenance(memo: Memo, part: Part, lang: str) -> None:
+    """The provenance paragraphs of one analysis: its folder, method and version; its seeds and scale."""
+    m = part.sens.meta
+    memo.add("p", provenance_text(part, lang))
+    memo.add("p", text("memo.p_seeds", lang, s=seeds_text(m.get("seeds") or []), sc=_num(m.get("scale"), "{:g}"),
+                       m=m.get("months", "?")))
+
+
 # --------------------------------------------------------------------------- a memo of sensitivity folders alone
 def build_uncertainty_memo(parts: list[Part], lang: str) -> Memo:
     """The memo of sensitivity folders alone: question, the uncertainty section, provenance."""
@@ -501,10 +509,7 @@ def build_uncertainty_memo(parts: list[Part], lang: str) -> Memo:
     add_section(memo, parts, lang)
     memo.add("h2", text("memo.h_provenance", lang))
     for part in parts:
-        m = part.sens.meta
-        memo.add("p", provenance_text(part, lang))
-        memo.add("p", text("memo.p_seeds", lang, s=seeds_text(m.get("seeds") or []), sc=_num(m.get("scale"), "{:g}"),
-                           m=m.get("months", "?")))
+        add_provenance(memo, part, lang)
     memo.add("p", text("uncertainty.p_generated", lang, v=sim.__version__, d=dt.date.today().isoformat()))
     return memo
 
