@@ -419,7 +419,7 @@ class LeversConfig:
 
     def __post_init__(self):
         for name in LEVERS:
-            setattr(self, name, normalise_codes(f"levers.{name}", getattr(self, name)))
+            setattr(self, name, normalise_codes(name, getattr(self, name)))
         if self.file:
             merge_file(self)
 

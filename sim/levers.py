@@ -55,14 +55,16 @@ def parse_code(key: str, code) -> int:
     return value
 
 
-def normalise_codes(key: str, mapping) -> dict[int, float]:
-    """``mapping`` with its keys made admin codes (ints) and its values checked: a finite number
-    >= 0, and for :data:`COUNTY_ONLY` levers a county code."""
+def normalise_codes(lever: str, mapping, key: str | None = None) -> dict[int, float]:
+    """``mapping`` (of lever ``lever``) with its keys made admin codes (ints) and its values
+    checked: a finite number >= 0, and for :data:`COUNTY_ONLY` levers a county code. ``key``
+    names it in errors (default ``levers.<lever>``)."""
+    key = key or f"levers.{lever}"
     out: dict[int, float] = {}
     for raw, value in dict(mapping or {}).items():
         code = parse_code(key, raw)
         item = f"{key}[{code}]"
-        if lever_name(key) in COUNTY_ONLY and code % 100 == 0:
+        if lever in COUNTY_ONLY and code % 100 == 0:
             raise ConfigError(item, value, "takes county codes only (this is a prefecture's)")
         try:
             v = float(value)
@@ -74,10 +76,6 @@ def normalise_codes(key: str, mapping) -> dict[int, float]:
             raise ConfigError(item, value, f"is given twice ({raw!r} and an equal code with {out[code]:g})")
         out[code] = v
     return out
-
-
-def lever_name(key: str) -> str:
-    return key.rsplit(".", 1)[-1].split(" ")[0]
 
 
 def read_file(path: str | Path) -> dict[str, dict[int, float]]:
@@ -117,7 +115,8 @@ def read_file(path: str | Path) -> dict[str, dict[int, float]]:
         seen[code] = line
         for name in out:
             if cells.get(name, ""):
-                out[name].update(normalise_codes(f"{where} {name}", {code: _number(f"{where} {name}", cells[name])}))
+                value = _number(f"{where} {name}", cells[name])
+                out[name].update(normalise_codes(name, {code: value}, key=f"{where} {name}"))
     return out
 
 

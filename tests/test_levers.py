@@ -104,6 +104,7 @@ def test_a_filled_template_sets_the_levers_and_the_command_line_wins(tmp_path):
     ([["code", "posts"], [NINGYUAN, -3]], "row 2 posts[431126]=-3.0 is not allowed: must be a finite number"),
     ([["code", "posts"], [NINGYUAN, "x"]], "row 2 posts='x' is not allowed: must be a number"),
     ([["code", "posts"], [440100, 3]], "row 2 code: 440100 is not a county or prefecture code of Hunan"),
+    ([["code", "township_posts"], [431100, 2]], "row 2 township_posts[431100]=2.0 is not allowed: takes county codes"),
 ])
 def test_bad_csv_files_give_one_line_naming_the_row_code_or_column(tmp_path, rows, expected):
     path = _write(tmp_path / "levers.csv", rows)
