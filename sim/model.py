@@ -136,10 +136,10 @@ class OutreachModel(Model):
         return values if self.region is None else values[self.region.counties]
 
     @staticmethod
-    def _province_uniforms(seed: int, name: str, n_province: int, rows: np.ndarray | None) -> np.ndarray:
-        """Uniforms of stream ``name`` drawn for every unit of the province, kept for the run's
-        own (``rows``): a region's villages and townships get the values they get in a province run."""
-        u = stream(seed, name).random(n_province)
+    def _province_uniforms(rng: np.random.Generator, n_province: int, rows: np.ndarray | None) -> np.ndarray:
+        """Uniforms of ``rng`` drawn for every unit of the province, kept for the run's own
+        (``rows``): a region's villages and townships get the values they get in a province run."""
+        u = rng.random(n_province)
         return u if rows is None else u[rows]
 
     def family_uniforms(self, rs: np.random.Generator, dtype=np.float64):
@@ -198,14 +198,14 @@ class OutreachModel(Model):
         # Visit-eligible: special, hardship, or members 60+ and in difficulty (one uniform per family).
         rs = stream(cfg.seed, "setup.elderly_difficulty")
         rows = []
-        reg = self.region
-        if reg is not None:  # and the other counties' (for the splits among counties by need)
-            other = np.unpackbits(reg.elderly_other_bits, count=reg.n_families_province).view(bool)
-            hits_c = np.zeros(len(reg.county_family_start) - 1)
+        r = self.region
+        if r is not None:  # and the other counties' (for the splits among counties by need)
+            other = np.unpackbits(r.elderly_other_bits, count=r.n_families_province).view(bool)
+            hits_c = np.zeros(len(r.county_family_start) - 1)
         for i, j, u, (pi, pj, u_province) in self.province_family_uniforms(rs):
-            if reg is not None:
+            if r is not None:
                 hit = np.flatnonzero((u_province < a.elderly_difficulty_share) & other[pi:pj]) + pi
-                hits_c += np.bincount(np.searchsorted(reg.county_family_start, hit, side="right") - 1,
+                hits_c += np.bincount(np.searchsorted(r.county_family_start, hit, side="right") - 1,
                                       minlength=len(hits_c))
             eligible = (u < a.elderly_difficulty_share) & (f.n_elderly[i:j] > 0)
             eligible |= f.special[i:j]
@@ -234,23 +234,22 @@ class OutreachModel(Model):
         hh = v.households.astype(np.float64)
         sp, hd = v.special_share.astype(np.float64), v.hardship_share.astype(np.float64)
         p_elderly = float((f.n_elderly > 0).mean()) if f.n else 0.0
-        if reg is not None:  # the province's
-            p_elderly = reg.families_stats["p_elderly"]
+        if r is not None:  # the province's
+            p_elderly = r.families_stats["p_elderly"]
         self.expected_v = np.stack([hh * sp, hh * hd * (1 - sp),
                                     hh * (1 - sp) * (1 - hd) * p_elderly * a.elderly_difficulty_share])
         self.n_special_v = np.bincount(f.village[self.idx_special], minlength=v.n)
         self.persons_per_eligible = float(f.size[self.idx_eligible].mean()) if len(self.idx_eligible) else 0.0
-        if reg is not None:
-            self.persons_per_eligible = reg.persons_per_eligible(a.elderly_difficulty_share)
+        if r is not None:
+            self.persons_per_eligible = r.persons_per_eligible(a.elderly_difficulty_share)
 
         # Family health sites: n_sites allotted to counties by population, villages at random.
-        r = self.region
         n_v_province = v.n if r is None else r.n_villages_province
         n_sites = self.narrow(largest_remainder(min(a.n_family_health_sites, n_v_province),
                                                 self.province_counties["population"].to_numpy(float)))
         self.site = np.zeros(v.n, dtype=bool)
         own = None if r is None else r.villages
-        order = np.argsort(self._province_uniforms(p.seed, "setup.sites", n_v_province, own))
+        order = np.argsort(self._province_uniforms(stream(p.seed, "setup.sites"), n_v_province, own))
         by_county = order[np.argsort(vc[order], kind="stable")]
         starts = np.searchsorted(vc[by_county], np.arange(self.n_c))
         ends = np.append(starts[1:], len(by_county))
@@ -271,8 +270,8 @@ class OutreachModel(Model):
         self.hardship_c = self._per_county(f.hardship) * self.W
         self.eligible_c = np.bincount(vc, weights=np.bincount(
             f.village[self.idx_eligible], minlength=v.n), minlength=self.n_c) * self.W
-        if r is not None:  # every county's visit-eligible families, as a province run counts them
-            self.eligible_province = (r.context["eligible_fixed_n"] + hits_c) * self.W
+        self.eligible_province = self.eligible_c if r is None else (r.context["eligible_fixed_n"] + hits_c) * self.W
+        """Visit-eligible families of every county of the province, as a province run counts them."""
         self.access_v = (1 - 0.5 * np.minimum(1, v.remoteness_min / 60.0)).astype(np.float32)
         # Youth members weighted by their village's access, per county: lectures reach persons.
         self.youth_access_c = np.bincount(vc, weights=youth_v * self.access_v, minlength=self.n_c) * self.W
@@ -291,14 +290,15 @@ class OutreachModel(Model):
         k = st.posts_multiplier
         n_t = len(v.township_county)
         r = self.region
-        u = self._province_uniforms(self.cfg.seed, "setup.township_staff", n_t if r is None else r.n_townships_province,
-                                    None if r is None else r.townships)
+        u = self._province_uniforms(stream(self.cfg.seed, "setup.township_staff"),
+                                    n_t if r is None else r.n_townships_province, None if r is None else r.townships)
         staffed = u < st.township_staff_share
         self.township_staff = np.maximum(staffed.astype(float), st.township_staff_min) * k
         tcounty = v.township_county.astype(np.int64)
         town_lever = self.narrow(lv.township_posts)[tcounty]
         self.township_staff = np.where(np.isnan(town_lever), self.township_staff, town_lever)
-        town_staff_c = np.bincount(tcounty, weights=self.township_staff, minlength=self.n_c)
+        self.township_posts_c = np.bincount(tcounty, weights=self.township_staff, minlength=self.n_c)
+        """Township posts of each county."""
         pc = self.province_counties
         pref_of = self.narrow(pc["pref"].to_numpy())
         pref_pop = np.bincount(pc["pref"].to_numpy(), weights=pc["population"].to_numpy(float))
@@ -318,7 +318,7 @@ class OutreachModel(Model):
         self.county_posts = county_posts
         """Paid posts of each county association."""
         self.prof_hours = (county_posts + pref_posts[pref_of] * st.prefecture_hours_to_counties * pref_share
-                           + (1 - st.township_hours_to_villages) * town_staff_c) * hours
+                           + (1 - st.township_hours_to_villages) * self.township_posts_c) * hours
         town_to_v = st.township_hours_to_villages * self.township_staff * hours
         n_v_town = np.bincount(v.township, minlength=n_t)
         self.township_hours_v = (town_to_v / np.maximum(n_v_town, 1))[v.township]
@@ -387,9 +387,8 @@ class OutreachModel(Model):
         """One uniform per village from this month's stream ``name``: a region's villages get the
         values they get in a province run."""
         r = self.region
-        if r is None:
-            return self.draw(name).random(self.v.n)
-        return self.draw(name).random(r.n_villages_province)[r.villages]
+        return self._province_uniforms(self.draw(name), self.v.n if r is None else r.n_villages_province,
+                                       None if r is None else r.villages)
 
     def select(self, group: np.ndarray, key: np.ndarray, candidate: np.ndarray, units: np.ndarray,
                name: str, people: np.ndarray | None = None) -> np.ndarray:

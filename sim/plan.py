@@ -63,7 +63,7 @@ def allocate(m: OutreachModel) -> None:
     k = fu.multiplier
     # Every split is worked out over the whole province (a region keeps its rows: m.narrow).
     need = {"youth": m.widen(m.youth_members_c, "youth_members"), "families": m.widen(m.families_c, "families"),
-            "eligible": m.eligible_c if m.region is None else m.eligible_province,
+            "eligible": m.eligible_province,
             "hardship": m.widen(m.hardship_c, "hardship")}
     population = m.province_counties["population"].to_numpy(float)
     county_pref = m.province_counties["pref"].to_numpy()

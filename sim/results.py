@@ -195,8 +195,7 @@ def county_tables(m: OutreachModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     ly = last_year(m)
     cols: dict[str, np.ndarray] = {"population": m.county_population, "budget_yuan": m.county_budget_yuan,
                                    "posts_county": m.county_posts,
-                                   "posts_township": np.bincount(m.v.township_county, weights=m.township_staff,
-                                                                 minlength=m.n_c)}
+                                   "posts_township": m.township_posts_c}
     for ch, v in m.money_year.items():
         if ch in COUNTY_CHANNELS or ch == "stipends":  # (not the province pots, even in a one-county region)
             cols[f"money_{ch}_yuan"] = v
